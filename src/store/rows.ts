@@ -1,0 +1,80 @@
+import type { Action, AuditEvent, EventType, RequestedOp } from '../domain/action.ts';
+import type { Risk, Severity, SourceKind, Status } from '../domain/status.ts';
+import type { ActionRow, EventRow } from './schema.ts';
+import type { ActionPatch } from './store.ts';
+
+const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+const text = (value: unknown): string | null => (value == null ? null : JSON.stringify(value));
+
+export function toAction(row: ActionRow): Action {
+  return {
+    id: row.id,
+    type: row.type,
+    title: row.title,
+    resource: {
+      provider: row.resource_provider as 'aws',
+      account: row.resource_account,
+      region: row.resource_region,
+      type: row.resource_type,
+      id: row.resource_id,
+      name: row.resource_name,
+    },
+    source: {
+      kind: row.source_kind as SourceKind,
+      findingId: row.source_finding_id,
+      title: row.source_title,
+      origin: row.source_origin,
+      checkId: row.source_check_id,
+    },
+    severity: row.severity as Severity,
+    risk: row.risk as Risk,
+    status: row.status as Status,
+    plan: JSON.parse(row.plan),
+    snapshot: json(row.snapshot),
+    result: json(row.result),
+    error: json(row.error),
+    requestedOp: row.requested_op as RequestedOp | null,
+    requestedBy: row.requested_by,
+    attempt: Number(row.attempt),
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    approvedBy: row.approved_by,
+    approvedAt: row.approved_at,
+    completedAt: row.completed_at,
+    rollbackDeadline: row.rollback_deadline,
+    plannedAt: row.planned_at,
+    version: Number(row.version),
+  };
+}
+
+export function toEvent(row: { [K in keyof EventRow]: K extends 'id' ? number : EventRow[K] }):
+AuditEvent {
+  return {
+    id: Number(row.id),
+    actionId: row.action_id,
+    at: row.at,
+    actor: row.actor,
+    type: row.type as EventType,
+    from: row.from_status as Status | null,
+    to: row.to_status as Status | null,
+    comment: row.comment,
+    data: json(row.data),
+  };
+}
+
+/** The columns a patch sets; absent keys are left alone, null clears. */
+export function patchColumns(patch: ActionPatch | undefined): Partial<ActionRow> {
+  if (!patch) return {};
+  const out: Partial<ActionRow> = {};
+  if ('plan' in patch && patch.plan) out.plan = JSON.stringify(patch.plan);
+  if ('plannedAt' in patch) out.planned_at = patch.plannedAt ?? null;
+  if ('snapshot' in patch) out.snapshot = text(patch.snapshot);
+  if ('result' in patch) out.result = text(patch.result);
+  if ('error' in patch) out.error = text(patch.error);
+  if ('completedAt' in patch) out.completed_at = patch.completedAt ?? null;
+  if ('rollbackDeadline' in patch) out.rollback_deadline = patch.rollbackDeadline ?? null;
+  return out;
+}
+
+export const dataText = text;

@@ -1,0 +1,47 @@
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { SqliteDatabase, SqliteStatement } from 'kysely';
+
+/**
+ * Presents Node's built-in `node:sqlite` as the database Kysely's SQLite dialect expects.
+ * Two differences matter: node:sqlite takes parameters spread rather than as an array,
+ * and it has no `reader` flag, so a statement that returns columns is treated as one.
+ */
+export function adaptNodeSqlite(db: DatabaseSync): SqliteDatabase {
+  return {
+    close: () => db.close(),
+    prepare: (sql) => adaptStatement(db.prepare(sql)),
+  };
+}
+
+type Param = import('node:sqlite').SQLInputValue;
+
+function adaptStatement(stmt: StatementSync): SqliteStatement {
+  const params = (values: ReadonlyArray<unknown>) => values.map(toSqlite) as Param[];
+  return {
+    reader: stmt.columns().length > 0,
+    all: (values) => stmt.all(...params(values)),
+    run: (values) => {
+      const { changes, lastInsertRowid } = stmt.run(...params(values));
+      return { changes, lastInsertRowid };
+    },
+    iterate: (values) => stmt.iterate(...params(values)) as IterableIterator<unknown>,
+  };
+}
+
+/** node:sqlite refuses booleans and undefined; SQLite has no boolean type anyway. */
+function toSqlite(value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value === undefined) return null;
+  return value;
+}
+
+export function openSqliteFile(path: string): DatabaseSync {
+  const db = new DatabaseSync(path);
+  // WAL lets readers proceed during a write; FULL sync keeps every committed approval,
+  // snapshot and audit event through a power loss, not only a process crash.
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = FULL');
+  db.exec('PRAGMA busy_timeout = 5000');
+  db.exec('PRAGMA foreign_keys = ON');
+  return db;
+}

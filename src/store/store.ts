@@ -1,0 +1,146 @@
+import type {
+  Action,
+  ActionError,
+  ActionOutcome,
+  AuditEvent,
+  Plan,
+  RequestedOp,
+  ResourceRef,
+  Snapshot,
+  SourceRef,
+} from '../domain/action.ts';
+import type { Operation } from '../domain/lifecycle.ts';
+import type { RemediationSettings } from '../domain/settings.ts';
+import type { Risk, Role, Severity, SourceKind, Status } from '../domain/status.ts';
+
+export interface NewAction {
+  type: string;
+  title: string;
+  resource: ResourceRef;
+  source: SourceRef;
+  severity: Severity;
+  risk: Risk;
+  plan: Plan;
+}
+
+export const SORT_FIELDS = ['created', 'updated', 'severity', 'status', 'type', 'title'] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+
+export interface ActionQuery {
+  status?: Status[];
+  severity?: Severity[];
+  sourceKind?: SourceKind[];
+  resourceType?: string[];
+  provider?: string[];
+  /** Case-insensitive substring of title, resource id or name. */
+  text?: string;
+  sort?: SortField;
+  order?: 'asc' | 'desc';
+  /** 1 to 500. */
+  limit?: number;
+  /** Opaque, from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Fields a transition may set alongside the status, in the same transaction. */
+export interface ActionPatch {
+  plan?: Plan;
+  plannedAt?: string;
+  snapshot?: Snapshot | null;
+  result?: ActionOutcome | null;
+  error?: ActionError | null;
+  completedAt?: string;
+  rollbackDeadline?: string;
+}
+
+export interface TransitionInput {
+  actor: string;
+  now: Date;
+  comment?: string | null;
+  patch?: ActionPatch;
+  /** Extra facts for the audit event (both states on a refused rollback, say). */
+  data?: Record<string, unknown>;
+  /** Queue this request in the same transaction (approve with auto-execute). */
+  thenRequest?: RequestedOp;
+  /** The engine's lease the transition must still hold (owner id). */
+  leaseOwner?: string;
+}
+
+export interface RequestInput {
+  actor: string;
+  now: Date;
+  comment?: string | null;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: string;
+}
+
+export interface CreateResult {
+  action: Action;
+  /** False when an open action for the same type and resource already existed. */
+  created: boolean;
+}
+
+/**
+ * The one way the product reads and writes its database. Every status change goes
+ * through `transition`, which applies the lifecycle table as a conditional update and
+ * appends the audit event in the same transaction.
+ */
+export interface Store {
+  readonly engine: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+
+  /** Inserts a suggested action, or links the finding to the open one for the same problem. */
+  createAction(
+    input: NewAction,
+    opts: { actor: string; now: Date; requireApproval: boolean },
+  ): Promise<CreateResult>;
+  getAction(id: string): Promise<Action | undefined>;
+  listActions(query: ActionQuery): Promise<Page<Action>>;
+  countByStatus(): Promise<Record<Status, number>>;
+  events(actionId: string): Promise<AuditEvent[]>;
+
+  /** Throws `conflict` (and changes nothing) when the action is not in a `from` status. */
+  transition(id: string, op: Operation, input: TransitionInput): Promise<Action>;
+  /** Records a person's request for the engine; one outstanding request at a time. */
+  request(id: string, op: RequestedOp, input: RequestInput): Promise<Action>;
+  comment(id: string, input: { actor: string; now: Date; text: string }): Promise<AuditEvent>;
+  /** Updates the plan outside any status change (the engine's live read). */
+  updatePlan(id: string, plan: Plan, now: Date): Promise<void>;
+  /** Records the snapshot of an executing action before the change is applied. */
+  saveSnapshot(id: string, snapshot: Snapshot, leaseOwner: string): Promise<void>;
+
+  /** Actions whose plan has not been read yet, oldest first. */
+  unplanned(limit: number): Promise<Action[]>;
+  /**
+   * Claims up to `limit` requested actions for `owner`: moves each to executing or
+   * rolling_back with a lease, clears the request, and audits it. Each claim has one winner.
+   */
+  claim(owner: string, opts: { now: Date; leaseMs: number; limit: number }): Promise<Action[]>;
+  /** Actions left executing or rolling_back whose lease has expired (or all, at start). */
+  stranded(now: Date): Promise<Action[]>;
+  /** Takes over a stranded action's lease; false when someone else did first. */
+  takeOver(id: string, version: number, owner: string, now: Date, leaseMs: number): Promise<boolean>;
+  /** Extends a running action's lease; false when it was lost. */
+  renewLease(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean>;
+
+  getSettings(): Promise<RemediationSettings>;
+  updateSettings(
+    patch: Partial<RemediationSettings>,
+    input: { actor: string; now: Date },
+  ): Promise<RemediationSettings>;
+
+  createToken(input: { role: Role; name: string; now: Date }): Promise<{ token: string; info: ApiToken }>;
+  /** Resolves a presented token; undefined when unknown or revoked. */
+  findToken(token: string): Promise<ApiToken | undefined>;
+  countTokens(): Promise<number>;
+}
