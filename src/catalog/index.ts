@@ -1,0 +1,27 @@
+import type { Fix } from './fix.ts';
+import { blockPublicAccess } from './s3/block-public-access.ts';
+import { enableDefaultEncryption } from './s3/enable-default-encryption.ts';
+import { enableVersioning } from './s3/enable-versioning.ts';
+
+/** Every fix the product offers. Adding one is one module and one line here. */
+const FIXES: readonly Fix[] = [enableDefaultEncryption, blockPublicAccess, enableVersioning];
+
+export interface Catalog {
+  get(type: string): Fix | undefined;
+  all(): readonly Fix[];
+}
+
+export function createCatalog(fixes: readonly Fix[] = FIXES): Catalog {
+  const byType = new Map<string, Fix>();
+  for (const fix of fixes) {
+    if (byType.has(fix.type)) {
+      throw new Error(`two fixes share the type "${fix.type}"; each catalog type must be unique`);
+    }
+    byType.set(fix.type, fix);
+  }
+  const all = Object.freeze([...fixes]);
+  return {
+    get: (type) => byType.get(type),
+    all: () => all,
+  };
+}
