@@ -1,0 +1,134 @@
+import type { NormalizedFinding } from '../domain/finding.ts';
+import { invalidInput } from '../domain/errors.ts';
+import { looksLikeAsff, readAsffFinding } from './asff.ts';
+import { locatePath, parseJsonText, stripBom } from './json-text.ts';
+import { looksLikeOcsf, readOcsfFinding } from './ocsf.ts';
+import { formatPath, isObject, ShapeError, type Path } from './shape.ts';
+
+export type FindingsFormat = 'prowler-ocsf' | 'asff';
+
+export interface ParsedFindings {
+  format: FindingsFormat;
+  findings: NormalizedFinding[];
+}
+
+const FORMAT_NAMES: Record<FindingsFormat, string> = {
+  'prowler-ocsf': 'Prowler JSON-OCSF',
+  asff: 'Security Hub ASFF',
+};
+
+const ACCEPTED =
+  'accepted formats are Prowler JSON-OCSF (the array written by --output-formats json-ocsf) ' +
+  'and AWS Security Finding Format (a bare array of findings, the {"Findings": [...]} ' +
+  'envelope of GetFindings and Security Hub exports, or a single finding)';
+
+/**
+ * Where the findings sit in a parsed file and how to read each one. Splitting detection
+ * from reading lets a streaming reader feed items one by one to the same `read`.
+ */
+export interface FindingsLayout {
+  format: FindingsFormat;
+  items: readonly unknown[];
+  /** The JSON path of `items` in the document. */
+  base: Path;
+}
+
+/** Reads one finding; `path` is its JSON path, used in the messages of refusals. */
+export type ReadFinding = (value: unknown, path: Path) => NormalizedFinding;
+
+export const READERS: Record<FindingsFormat, ReadFinding> = {
+  'prowler-ocsf': readOcsfFinding,
+  asff: readAsffFinding,
+};
+
+/**
+ * Reads a Prowler JSON-OCSF or Security Hub ASFF file, recognised by its content.
+ * All or nothing: a file with one malformed finding is refused whole, with the JSON
+ * path (and line) of the problem. Pure; the caller does the reading from disk or HTTP.
+ */
+export function parseFindingsFile(text: string): ParsedFindings {
+  const source = stripBom(text);
+  const layout = detectLayout(parseJsonText(source));
+  const read = READERS[layout.format];
+  try {
+    const findings = layout.items.map((item, i) => read(item, [...layout.base, i]));
+    return { format: layout.format, findings };
+  } catch (error) {
+    if (error instanceof ShapeError) throw shapeError(source, layout.format, error);
+    throw error;
+  }
+}
+
+/** Tells the format from the parsed document's shape, or refuses it saying what was found. */
+export function detectLayout(document: unknown): FindingsLayout {
+  if (Array.isArray(document)) {
+    // An empty array is what both tools write when nothing was found; either name fits.
+    const first: unknown = document[0];
+    if (first === undefined || looksLikeOcsf(first)) {
+      return { format: 'prowler-ocsf', items: document, base: [] };
+    }
+    if (looksLikeAsff(first)) return { format: 'asff', items: document, base: [] };
+    throw invalidInput(
+      'findings[0] is neither a Prowler JSON-OCSF finding (no metadata.event_code and ' +
+        'status_code) nor an ASFF finding (no SchemaVersion, GeneratorId or Resources); ' +
+        ACCEPTED,
+      { path: 'findings[0]' },
+    );
+  }
+  if (isObject(document)) {
+    if (Array.isArray(document.Findings)) {
+      return { format: 'asff', items: document.Findings, base: ['Findings'] };
+    }
+    if (looksLikeAsff(document)) return { format: 'asff', items: [document], base: [] };
+    if (looksLikeOcsf(document)) {
+      throw invalidInput(
+        'this is a single OCSF finding; Prowler JSON-OCSF files are an array of findings, ' +
+          'so wrap it in [ ] or import the file Prowler wrote',
+        { path: 'findings' },
+      );
+    }
+    if ('status_code' in document && isObject(document.data)) throw recordedResponse(document);
+    const keys = Object.keys(document).slice(0, 5).join(', ') || 'no keys';
+    throw invalidInput(`not a findings file: found an object with ${keys}; ${ACCEPTED}`, {
+      path: 'findings',
+    });
+  }
+  throw invalidInput(`not a findings file: the JSON value is ${kindOf(document)}; ${ACCEPTED}`, {
+    path: 'findings',
+  });
+}
+
+/**
+ * Recorded SDK responses (botocore/placebo captures) wrap the API's answer as
+ * `{ status_code, data }`. They are test recordings, not exports, and are refused
+ * rather than unwrapped so that what was imported is always a file a scanner wrote.
+ */
+function recordedResponse(document: Record<string, unknown>) {
+  const data = document.data as Record<string, unknown>;
+  const inner = Array.isArray(data.Findings)
+    ? 'its Security Hub findings are under data.Findings: save that {"Findings": [...]} ' +
+      'part on its own (or run aws securityhub get-findings) and import that file'
+    : `it holds ${Object.keys(data).slice(0, 5).join(', ') || 'nothing'}, not findings`;
+  return invalidInput(
+    `not a findings file: this is a recorded AWS API response ({"status_code", "data"}); ${inner}`,
+    { path: 'data', problem: 'recorded_response' },
+  );
+}
+
+function shapeError(source: string, format: FindingsFormat, error: ShapeError) {
+  const path = formatPath(error.path);
+  const position = locatePath(source, [...error.path]);
+  const at = position ? ` (line ${position.line}, column ${position.column})` : '';
+  const index = error.path.find((segment) => typeof segment === 'number');
+  return invalidInput(
+    `${path}: ${error.problem}${at}; the file does not have the ${FORMAT_NAMES[format]} ` +
+      'shape there and nothing was imported',
+    { format, path, ...(index !== undefined ? { index } : {}), ...position },
+  );
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return 'a string';
+  return `a ${typeof value}`;
+}
