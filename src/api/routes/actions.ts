@@ -1,0 +1,181 @@
+import type { FastifyInstance } from 'fastify';
+import type { RemediationService, SuggestInput } from '../../service/remediation.ts';
+import { STATUSES } from '../../domain/status.ts';
+import { actorOf } from '../auth.ts';
+import { parseListQuery, type ListQueryString } from '../query.ts';
+import {
+  commentBody,
+  errorResponses,
+  idParams,
+  listQuery,
+  optionalCommentBody,
+  ref,
+  requiredCommentBody,
+  suggestBody,
+} from '../schemas.ts';
+
+type IdRoute = { Params: { id: string } };
+type CommentRoute = IdRoute & { Body: { comment?: string } };
+
+const actionReply = {
+  type: 'object',
+  properties: { action: ref('Action') },
+} as const;
+
+const suggestReply = {
+  type: 'object',
+  properties: { action: ref('Action'), created: { type: 'boolean' } },
+} as const;
+
+const tags = ['actions'];
+
+/** Reading and acting on remediation actions. Mutations record intent only. */
+export async function actionRoutes(
+  app: FastifyInstance,
+  opts: { service: RemediationService },
+): Promise<void> {
+  const { service } = opts;
+
+  app.get<{ Querystring: ListQueryString }>('/actions', {
+    config: { role: 'viewer' },
+    schema: {
+      tags,
+      summary: 'List actions, filtered, sorted and paged',
+      querystring: listQuery,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            items: { type: 'array', items: ref('Action') },
+            nextCursor: { type: ['string', 'null'] },
+          },
+        },
+        ...errorResponses,
+      },
+    },
+    handler: (request) => service.list(parseListQuery(request.query)),
+  });
+
+  app.get('/actions/counts', {
+    config: { role: 'viewer' },
+    schema: {
+      tags,
+      summary: 'Count actions by status',
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            total: { type: 'integer' },
+            byStatus: {
+              type: 'object',
+              properties: Object.fromEntries(STATUSES.map((s) => [s, { type: 'integer' }])),
+            },
+          },
+        },
+        ...errorResponses,
+      },
+    },
+    handler: async () => {
+      const byStatus = await service.counts();
+      const total = Object.values(byStatus).reduce((sum, n) => sum + n, 0);
+      return { total, byStatus };
+    },
+  });
+
+  app.get<IdRoute>('/actions/:id', {
+    config: { role: 'viewer' },
+    schema: {
+      tags,
+      summary: 'One action with its audit trail',
+      params: idParams,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            action: ref('Action'),
+            events: { type: 'array', items: ref('AuditEvent') },
+          },
+        },
+        ...errorResponses,
+      },
+    },
+    handler: (request) => service.get(request.params.id),
+  });
+
+  app.post<{ Body: SuggestInput }>('/actions', {
+    config: { role: 'operator' },
+    schema: {
+      tags,
+      summary: 'Suggest an action for a finding named by hand',
+      description:
+        'Answers 201 with created=true for a new action, or 200 with created=false when ' +
+        'an action for the same fix and resource is already open.',
+      body: suggestBody,
+      response: {
+        200: suggestReply,
+        201: suggestReply,
+        ...errorResponses,
+      },
+    },
+    handler: async (request, reply) => {
+      const result = await service.suggest(request.body, actorOf(request));
+      return reply.code(result.created ? 201 : 200).send(result);
+    },
+  });
+
+  const mutation = (
+    path: string,
+    summary: string,
+    body: object,
+    status: 200 | 202,
+    run: (id: string, actor: string, comment: string | undefined) => Promise<unknown>,
+  ) =>
+    app.post<CommentRoute>(`/actions/:id/${path}`, {
+      config: { role: 'admin' },
+      schema: {
+        tags,
+        summary,
+        params: idParams,
+        body,
+        response: { [status]: actionReply, ...errorResponses },
+      },
+      handler: async (request, reply) => {
+        const action = await run(request.params.id, actorOf(request), request.body.comment);
+        return reply.code(status).send({ action });
+      },
+    });
+
+  mutation('approve', 'Approve a pending action', optionalCommentBody, 200, (id, actor, c) =>
+    service.approve(id, actor, c),
+  );
+  mutation('reject', 'Reject an action (comment required)', requiredCommentBody, 200, (id, a, c) =>
+    service.reject(id, a, c ?? ''),
+  );
+  mutation('execute', 'Queue the fix for the engine', optionalCommentBody, 202, (id, a, c) =>
+    service.execute(id, a, c),
+  );
+  mutation('retry', 'Queue a failed action again', optionalCommentBody, 202, (id, a, c) =>
+    service.retry(id, a, c),
+  );
+  mutation('rollback', 'Queue a rollback within the window', optionalCommentBody, 202, (id, a, c) =>
+    service.rollback(id, a, c),
+  );
+
+  app.post<IdRoute & { Body: { text: string } }>('/actions/:id/comments', {
+    config: { role: 'operator' },
+    schema: {
+      tags,
+      summary: 'Add a comment to the audit trail',
+      params: idParams,
+      body: commentBody,
+      response: {
+        201: { type: 'object', properties: { event: ref('AuditEvent') } },
+        ...errorResponses,
+      },
+    },
+    handler: async (request, reply) => {
+      const event = await service.comment(request.params.id, actorOf(request), request.body.text);
+      return reply.code(201).send({ event });
+    },
+  });
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { RemediationService } from '../../service/remediation.ts';
+import { actorOf } from '../auth.ts';
+import { errorResponses, ref, settingsBody } from '../schemas.ts';
+
+export async function settingsRoutes(
+  app: FastifyInstance,
+  opts: { service: RemediationService },
+): Promise<void> {
+  const tags = ['settings'];
+  const response = { 200: ref('RemediationSettings'), ...errorResponses };
+
+  app.get('/settings/remediation', {
+    config: { role: 'viewer' },
+    schema: { tags, summary: 'The remediation settings', response },
+    handler: () => opts.service.getSettings(),
+  });
+
+  app.put<{ Body: Record<string, unknown> }>('/settings/remediation', {
+    config: { role: 'admin' },
+    schema: {
+      tags,
+      summary: 'Change some remediation settings; a refused change changes nothing',
+      body: settingsBody,
+      response,
+    },
+    handler: (request) => opts.service.updateSettings(request.body, actorOf(request)),
+  });
+}

@@ -1,0 +1,258 @@
+import { ROLLBACK_WINDOW_MAX, ROLLBACK_WINDOW_MIN } from '../domain/settings.ts';
+import { RISKS, ROLES, SEVERITIES, SOURCE_KINDS, STATUSES } from '../domain/status.ts';
+import { SORT_FIELDS } from '../store/store.ts';
+
+/*
+ * JSON schemas for every route: they validate requests, shape responses (fields not
+ * listed here are not sent) and feed the OpenAPI document. Shared ones are registered
+ * by `$id` and referenced as `{ $ref: 'Action#' }`.
+ */
+
+const str = { type: 'string' } as const;
+const nullableStr = { type: ['string', 'null'] } as const;
+const anyObject = { type: 'object', additionalProperties: true } as const;
+
+const resource = {
+  type: 'object',
+  required: ['provider', 'account', 'region', 'type', 'id', 'name'],
+  properties: {
+    provider: { type: 'string', enum: ['aws'] },
+    account: str,
+    region: str,
+    type: { type: 'string', description: 'Security Hub resource type, e.g. AwsS3Bucket' },
+    id: { type: 'string', description: 'ARN or the provider’s own id' },
+    name: str,
+  },
+} as const;
+
+const source = {
+  type: 'object',
+  required: ['kind', 'findingId', 'title', 'origin', 'checkId'],
+  properties: {
+    kind: { type: 'string', enum: SOURCE_KINDS },
+    findingId: str,
+    title: str,
+    origin: str,
+    checkId: str,
+  },
+} as const;
+
+const plannedCall = {
+  type: 'object',
+  properties: { service: str, operation: str, parameters: anyObject },
+} as const;
+
+const actionError = {
+  type: 'object',
+  properties: { code: str, message: str, cloudCode: str, at: str },
+} as const;
+
+const plan = {
+  type: 'object',
+  properties: {
+    before: { type: ['object', 'null'], additionalProperties: true },
+    after: anyObject,
+    calls: { type: 'array', items: plannedCall },
+    rollbackCalls: { type: 'array', items: plannedCall },
+    reversibility: {
+      type: 'object',
+      properties: { level: { type: 'string', enum: ['full', 'partial', 'none'] }, note: str },
+    },
+    warnings: { type: 'array', items: str },
+    alreadyCompliant: { type: 'boolean' },
+    error: { anyOf: [{ type: 'null' }, actionError] },
+  },
+} as const;
+
+export const actionSchema = {
+  $id: 'Action',
+  type: 'object',
+  properties: {
+    id: str,
+    type: { type: 'string', description: 'Catalog fix id' },
+    title: str,
+    resource,
+    source,
+    severity: { type: 'string', enum: SEVERITIES },
+    risk: { type: 'string', enum: RISKS },
+    status: { type: 'string', enum: STATUSES },
+    plan,
+    snapshot: {
+      anyOf: [
+        { type: 'null' },
+        { type: 'object', properties: { capturedAt: str, state: anyObject } },
+      ],
+    },
+    result: {
+      anyOf: [
+        { type: 'null' },
+        { type: 'object', properties: { kind: str, message: str, observed: anyObject } },
+      ],
+    },
+    error: { anyOf: [{ type: 'null' }, actionError] },
+    requestedOp: { type: ['string', 'null'], enum: ['execute', 'rollback', null] },
+    requestedBy: nullableStr,
+    attempt: { type: 'integer' },
+    createdBy: str,
+    createdAt: str,
+    updatedAt: str,
+    approvedBy: nullableStr,
+    approvedAt: nullableStr,
+    completedAt: nullableStr,
+    rollbackDeadline: nullableStr,
+    plannedAt: nullableStr,
+    version: { type: 'integer' },
+  },
+} as const;
+
+export const eventSchema = {
+  $id: 'AuditEvent',
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    actionId: nullableStr,
+    at: str,
+    actor: str,
+    type: { type: 'string', enum: ['transition', 'comment', 'request', 'note'] },
+    from: nullableStr,
+    to: nullableStr,
+    comment: nullableStr,
+    data: { type: ['object', 'null'], additionalProperties: true },
+  },
+} as const;
+
+export const settingsSchema = {
+  $id: 'RemediationSettings',
+  type: 'object',
+  properties: {
+    requireApproval: { type: 'boolean' },
+    autoExecute: { type: 'boolean' },
+    rollbackWindowMinutes: { type: 'integer' },
+  },
+} as const;
+
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: str, message: str, details: anyObject },
+    },
+  },
+} as const;
+
+/** Registered on the app so responses and the OpenAPI document can refer to them. */
+export const sharedSchemas = [actionSchema, eventSchema, settingsSchema, errorSchema];
+
+export const ref = (id: string) => ({ $ref: `${id}#` }) as const;
+
+export const errorResponses = {
+  '4xx': ref('Error'),
+  '5xx': ref('Error'),
+} as const;
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 100 } },
+  additionalProperties: false,
+} as const;
+
+const list = (values: readonly string[]) => ({
+  type: 'string',
+  maxLength: 1000,
+  description: `Comma-separated, any of: ${values.join(', ')}`,
+});
+
+export const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    status: list(STATUSES),
+    severity: list(SEVERITIES),
+    sourceKind: list(SOURCE_KINDS),
+    resourceType: { type: 'string', maxLength: 1000, description: 'Comma-separated' },
+    provider: { type: 'string', maxLength: 200, description: 'Comma-separated' },
+    q: { type: 'string', maxLength: 200, description: 'Text in the title, resource id or name' },
+    sort: { type: 'string', enum: SORT_FIELDS },
+    order: { type: 'string', enum: ['asc', 'desc'] },
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+    cursor: { type: 'string', maxLength: 500 },
+  },
+} as const;
+
+const comment = { type: 'string', maxLength: 10_000 } as const;
+
+export const optionalCommentBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { comment },
+} as const;
+
+export const requiredCommentBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['comment'],
+  properties: { comment: { ...comment, minLength: 1 } },
+} as const;
+
+export const commentBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['text'],
+  properties: { text: { ...comment, minLength: 1 } },
+} as const;
+
+export const suggestBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'resource'],
+  properties: {
+    type: { type: 'string', minLength: 1, maxLength: 200, description: 'Catalog fix id' },
+    resource: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'id'],
+      properties: {
+        provider: { type: 'string', enum: ['aws'] },
+        account: { type: 'string', maxLength: 64 },
+        region: { type: 'string', maxLength: 64 },
+        type: { type: 'string', minLength: 1, maxLength: 200 },
+        id: { type: 'string', minLength: 1, maxLength: 2048 },
+        name: { type: 'string', maxLength: 1024 },
+      },
+    },
+    kind: { type: 'string', enum: SOURCE_KINDS },
+    findingId: { type: 'string', minLength: 1, maxLength: 2048 },
+    title: { type: 'string', minLength: 1, maxLength: 1000 },
+    origin: { type: 'string', minLength: 1, maxLength: 200 },
+    checkId: { type: 'string', minLength: 1, maxLength: 500 },
+    severity: { type: 'string', enum: SEVERITIES },
+  },
+} as const;
+
+export const settingsBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    requireApproval: { type: 'boolean' },
+    autoExecute: { type: 'boolean' },
+    rollbackWindowMinutes: {
+      type: 'integer',
+      minimum: ROLLBACK_WINDOW_MIN,
+      maximum: ROLLBACK_WINDOW_MAX,
+    },
+  },
+} as const;
+
+export const tokenBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['role', 'name'],
+  properties: {
+    role: { type: 'string', enum: ROLES },
+    name: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.@-]+$' },
+  },
+} as const;

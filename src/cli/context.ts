@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig, type Config, type Env } from '../config.ts';
+import { createApiClient, type ApiClient } from './client.ts';
+
+export interface Io {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  env: Env;
+  cwd: string;
+}
+
+export interface GlobalOptions {
+  server?: string;
+  token?: string;
+  output: 'table' | 'json';
+}
+
+/** What every command gets: output streams, configuration and an API client. */
+export interface CliContext {
+  io: Io;
+  config(): Config;
+  client(): ApiClient;
+  /** Prints `value` as JSON with `-o json`, else the text `human` makes of it. */
+  show<T>(value: T, human: (value: T) => string): void;
+  /** A progress or status note: stderr, so stdout stays parseable. */
+  note(text: string): void;
+  /** A path given on the command line, made absolute against the working folder. */
+  resolvePath(given: string): string;
+}
+
+/** Thrown by a command that has already said why it failed. */
+export class CommandFailed extends Error {}
+
+export const ADMIN_TOKEN_FILE = 'admin-token';
+
+export function createContext(io: Io, program: Command): CliContext {
+  let config: Config | undefined;
+  const globals = () => program.opts<GlobalOptions>();
+  const ctx: CliContext = {
+    io,
+    config() {
+      config ??= loadConfig(io.env, io.cwd);
+      return config;
+    },
+    client() {
+      const cfg = ctx.config();
+      const token = globals().token ?? cfg.token ?? readTokenFile(cfg.dataDir);
+      return createApiClient(globals().server ?? cfg.serverUrl, token);
+    },
+    show(value, human) {
+      io.stdout.write(
+        globals().output === 'json' ? `${JSON.stringify(value, null, 2)}\n` : human(value),
+      );
+    },
+    note(text) {
+      io.stderr.write(`${text}\n`);
+    },
+    resolvePath: (given) => path.resolve(io.cwd, given),
+  };
+  return ctx;
+}
+
+/** The token `serve` wrote into a local data folder, when there is one. */
+export function readTokenFile(dataDir: string): string | undefined {
+  try {
+    return readFileSync(path.join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,122 @@
+import type { Action, AuditEvent, PlannedCall } from '../domain/action.ts';
+import type { RemediationSettings } from '../domain/settings.ts';
+import type { ImportResult } from '../service/import.ts';
+import type { Page } from '../store/store.ts';
+
+/** Columns padded to their widest cell; the last column is left ragged. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function formatActionList(page: Page<Action>): string {
+  if (page.items.length === 0) return 'no actions match\n';
+  const rows = page.items.map((a) => [
+    a.id,
+    a.status + (a.requestedOp ? ` (${a.requestedOp} requested)` : ''),
+    a.severity,
+    a.type,
+    a.source.kind,
+    a.resource.name || a.resource.id,
+  ]);
+  const out = table(['ID', 'STATUS', 'SEVERITY', 'TYPE', 'SOURCE', 'RESOURCE'], rows);
+  return page.nextCursor ? `${out}more: --cursor ${page.nextCursor}\n` : out;
+}
+
+/** One line saying where an action stands, after a command changed it. */
+export function formatActionLine(action: Action): string {
+  const requested = action.requestedOp ? `, ${action.requestedOp} requested` : '';
+  return `action ${action.id}: ${action.status}${requested} (${action.title})\n`;
+}
+
+export function formatAction(action: Action, events: AuditEvent[]): string {
+  const out: string[] = [action.title, ''];
+  const field = (name: string, value: string) => out.push(`${`${name}:`.padEnd(16)}${value}`);
+  const r = action.resource;
+  field('id', action.id);
+  field('type', action.type);
+  field('status', action.status);
+  field('severity', `${action.severity} (risk of the change: ${action.risk})`);
+  field('resource', `${r.id} (${r.type}, ${r.provider} ${r.account || '-'} ${r.region || '-'})`);
+  field('source', `${action.source.kind}: ${action.source.origin} ${action.source.checkId}`);
+  field('finding', `${action.source.title} [${action.source.findingId}]`);
+  if (action.requestedOp) field('requested', `${action.requestedOp} by ${action.requestedBy}`);
+  if (action.approvedBy) field('approved', `by ${action.approvedBy} at ${action.approvedAt}`);
+  if (action.completedAt) field('completed', action.completedAt);
+  if (action.rollbackDeadline) field('rollback until', action.rollbackDeadline);
+  field('attempt', String(action.attempt));
+
+  const plan = action.plan;
+  out.push('', `Plan${action.plannedAt ? ` (live state read ${action.plannedAt})` : ''}`);
+  if (plan.error) out.push(`  could not read the live state: ${plan.error.message}`);
+  out.push(`  before: ${plan.before ? json(plan.before, 4) : 'not read yet'}`);
+  out.push(`  after:  ${json(plan.after, 4)}`);
+  out.push(`  already compliant: ${plan.alreadyCompliant ? 'yes' : 'no'}`);
+  out.push(`  calls:${calls(plan.calls)}`);
+  out.push(`  rollback calls:${calls(plan.rollbackCalls)}`);
+  const note = plan.reversibility.note ? ` (${plan.reversibility.note})` : '';
+  out.push(`  reversibility: ${plan.reversibility.level}${note}`);
+  out.push(`  warnings:${plan.warnings.length === 0 ? ' none' : ''}`);
+  for (const warning of plan.warnings) out.push(`    - ${warning}`);
+
+  if (action.snapshot) {
+    out.push('', `Snapshot (captured ${action.snapshot.capturedAt})`);
+    out.push(`  ${json(action.snapshot.state, 2)}`);
+  }
+  if (action.result) out.push('', `Result: ${action.result.kind}: ${action.result.message}`);
+  if (action.error) {
+    const cloud = action.error.cloudCode ? ` [${action.error.cloudCode}]` : '';
+    out.push('', `Error: ${action.error.code}${cloud}: ${action.error.message}`);
+  }
+
+  out.push('', 'Timeline');
+  for (const event of events) out.push(`  ${eventLine(event)}`);
+  return out.join('\n') + '\n';
+}
+
+function eventLine(event: AuditEvent): string {
+  const what =
+    event.type === 'transition'
+      ? `${event.from ?? 'new'} -> ${event.to}`
+      : event.type === 'request'
+        ? `requested ${String(event.data?.request ?? '')}`.trimEnd()
+        : event.type;
+  const comment = event.comment ? `  "${event.comment}"` : '';
+  return `${event.at}  ${event.actor.padEnd(16)}  ${what}${comment}`;
+}
+
+function calls(list: PlannedCall[]): string {
+  if (list.length === 0) return ' none';
+  return list
+    .map((c) => `\n    ${c.service}.${c.operation} ${JSON.stringify(c.parameters)}`)
+    .join('');
+}
+
+function json(value: unknown, indent: number): string {
+  return JSON.stringify(value, null, 2).replaceAll('\n', `\n${' '.repeat(indent)}`);
+}
+
+export function formatImport(result: ImportResult): string {
+  const names = Object.keys(result.counts) as (keyof ImportResult['counts'])[];
+  const header = names.map((name) => (name === 'total' ? 'FINDINGS' : name.toUpperCase()));
+  const values = names.map((name) => String(result.counts[name]));
+  return `format: ${result.format}\n${table(header, [values])}`;
+}
+
+export function formatSettings(settings: RemediationSettings): string {
+  return table(
+    ['SETTING', 'VALUE'],
+    [
+      ['requireApproval', String(settings.requireApproval)],
+      ['autoExecute', String(settings.autoExecute)],
+      ['rollbackWindowMinutes', String(settings.rollbackWindowMinutes)],
+    ],
+  );
+}

@@ -1,0 +1,58 @@
+import { Command, CommanderError, Option } from 'commander';
+import { CommandFailed, createContext, type Io } from './context.ts';
+import { registerFindings } from './commands/findings.ts';
+import { registerRemediation } from './commands/remediation.ts';
+import { registerSandbox } from './commands/sandbox.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerSettings } from './commands/settings.ts';
+import { registerTokens } from './commands/tokens.ts';
+
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('infraudit')
+    .description('Safe, approved, reversible remediation of cloud misconfigurations')
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .option('--server <url>', 'API server URL (env INFRAUDIT_URL; default http://127.0.0.1:8080)')
+    .option(
+      '--token <token>',
+      'API token (env INFRAUDIT_TOKEN; else the admin-token file of the local data folder)',
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['table', 'json'])
+        .default('table'),
+    );
+
+  const ctx = createContext(io, program);
+  registerServe(program, ctx);
+  registerFindings(program, ctx);
+  registerRemediation(program, ctx);
+  registerSettings(program, ctx);
+  registerTokens(program, ctx);
+  registerSandbox(program, ctx);
+  return program;
+}
+
+/** Runs one command line and returns the exit code: 0, 1 on failure, 2 on usage errors. */
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has printed its message already; only help and version end well.
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (error instanceof CommandFailed) return EXIT_FAILURE;
+    io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILURE;
+  }
+}

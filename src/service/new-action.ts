@@ -1,0 +1,58 @@
+import type { ResourceRef, SourceRef } from '../domain/action.ts';
+import { AppError, invalidInput } from '../domain/errors.ts';
+import type { Severity } from '../domain/status.ts';
+import type { Catalog } from '../catalog/index.ts';
+import type { Fix } from '../catalog/fix.ts';
+import { planFor } from '../engine/plan.ts';
+import type { NewAction } from '../store/store.ts';
+
+/** The fix of `type`, or an `unsupported` error naming the fixes that exist. */
+export function fixFor(catalog: Catalog, type: string): Fix {
+  const fix = catalog.get(type);
+  if (!fix) {
+    const known = catalog
+      .all()
+      .map((f: Fix) => f.type)
+      .join(', ');
+    throw new AppError('unsupported', `no fix "${type}" in the catalog; known fixes: ${known}`, {
+      type,
+    });
+  }
+  return fix;
+}
+
+/** What the store needs to record a new action for `resource`, before any live read. */
+export function newAction(
+  fix: Fix,
+  resource: ResourceRef,
+  source: SourceRef,
+  severity: Severity,
+): NewAction {
+  if (resource.type !== fix.resourceType) {
+    throw invalidInput(
+      `fix "${fix.type}" acts on ${fix.resourceType} resources, but resource ` +
+        `"${resource.id}" is ${resource.type}; pick a fix for that resource type`,
+      { type: fix.type, resourceType: resource.type },
+    );
+  }
+  return {
+    type: fix.type,
+    title: fix.title(resource),
+    resource,
+    source,
+    severity,
+    risk: fix.risk,
+    plan: planFor(fix, resource, null),
+  };
+}
+
+/** The parts of an ARN (`arn:partition:service:region:account:resource`) a resource needs. */
+export function arnParts(arn: string): { region: string; account: string; name: string } {
+  const parts = arn.split(':');
+  if (parts[0] !== 'arn' || parts.length < 6) {
+    return { region: '', account: '', name: arn };
+  }
+  const resource = parts.slice(5).join(':');
+  const name = resource.split('/').pop() ?? resource;
+  return { region: parts[3] ?? '', account: parts[4] ?? '', name };
+}

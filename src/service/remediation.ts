@@ -1,0 +1,211 @@
+import type { Action, AuditEvent, RequestedOp, ResourceRef } from '../domain/action.ts';
+import { AppError, conflict, invalidInput, notFound } from '../domain/errors.ts';
+import { checkRequest, checkTransition } from '../domain/lifecycle.ts';
+import type { RemediationSettings } from '../domain/settings.ts';
+import { parseSettingsPatch, windowOpen } from '../domain/settings.ts';
+import type { Severity, SourceKind, Status } from '../domain/status.ts';
+import type { Catalog } from '../catalog/index.ts';
+import type { ActionQuery, Page, Store } from '../store/store.ts';
+import { importFindings, type ImportResult } from './import.ts';
+import { arnParts, fixFor, newAction } from './new-action.ts';
+
+/** A finding named by hand: what `POST /actions` and `infraudit remediation suggest` take. */
+export interface SuggestInput {
+  /** Catalog fix id, e.g. `s3.enable-default-encryption`. */
+  type: string;
+  resource: Partial<ResourceRef> & Pick<ResourceRef, 'id' | 'type'>;
+  kind?: SourceKind;
+  findingId?: string;
+  title?: string;
+  origin?: string;
+  checkId?: string;
+  severity?: Severity;
+}
+
+export interface RemediationServiceOptions {
+  store: Store;
+  catalog: Catalog;
+  clock?: () => Date;
+  /** Called after work for the engine was recorded; `serve` wires it to `engine.wake()`. */
+  onWork?: () => void;
+}
+
+export type RemediationService = ReturnType<typeof createRemediationService>;
+
+export const MAX_COMMENT_LENGTH = 10_000;
+
+/**
+ * What people can do with remediation actions, free of HTTP. Every change goes through
+ * the lifecycle table for a precise refusal, then through the store's conditional
+ * write, which still refuses a change that lost a race.
+ */
+export function createRemediationService(opts: RemediationServiceOptions) {
+  const { store, catalog, onWork } = opts;
+  const clock = opts.clock ?? (() => new Date());
+
+  async function load(id: string): Promise<Action> {
+    const action = await store.getAction(id);
+    if (!action) {
+      throw notFound(`no action with id "${id}"; list actions to find its id`);
+    }
+    return action;
+  }
+
+  async function request(
+    action: Action,
+    op: RequestedOp,
+    actor: string,
+    comment?: string | null,
+  ): Promise<Action> {
+    checkRequest(op, action.status, action.requestedOp);
+    const updated = await store.request(action.id, op, {
+      actor,
+      now: clock(),
+      comment: clean(comment),
+    });
+    onWork?.();
+    return updated;
+  }
+
+  return {
+    async importFindings(text: string, actor: string): Promise<ImportResult> {
+      const settings = await store.getSettings();
+      const result = await importFindings(text, {
+        store,
+        catalog,
+        actor,
+        now: clock(),
+        requireApproval: settings.requireApproval,
+      });
+      if (result.counts.created > 0) onWork?.();
+      return result;
+    },
+
+    async suggest(input: SuggestInput, actor: string) {
+      const fix = fixFor(catalog, input.type);
+      const parsed = arnParts(input.resource.id);
+      const resource: ResourceRef = {
+        provider: input.resource.provider ?? 'aws',
+        account: input.resource.account ?? parsed.account,
+        region: input.resource.region ?? parsed.region,
+        type: input.resource.type,
+        id: input.resource.id,
+        name: input.resource.name ?? parsed.name,
+      };
+      const source = {
+        kind: input.kind ?? 'recommendation',
+        findingId: input.findingId ?? `manual:${fix.type}:${resource.id}`,
+        title: input.title ?? fix.title(resource),
+        origin: input.origin ?? 'manual',
+        checkId: input.checkId ?? fix.type,
+      };
+      const settings = await store.getSettings();
+      const result = await store.createAction(
+        newAction(fix, resource, source, input.severity ?? 'medium'),
+        { actor, now: clock(), requireApproval: settings.requireApproval },
+      );
+      if (result.created) onWork?.();
+      return result;
+    },
+
+    async approve(id: string, actor: string, comment?: string | null): Promise<Action> {
+      const action = await load(id);
+      checkTransition('approve', action.status, comment);
+      const settings = await store.getSettings();
+      const updated = await store.transition(id, 'approve', {
+        actor,
+        now: clock(),
+        comment: clean(comment),
+        ...(settings.autoExecute ? { thenRequest: 'execute' as const } : {}),
+      });
+      if (settings.autoExecute) onWork?.();
+      return updated;
+    },
+
+    async reject(id: string, actor: string, comment: string): Promise<Action> {
+      const action = await load(id);
+      checkTransition('reject', action.status, comment);
+      return store.transition(id, 'reject', { actor, now: clock(), comment: clean(comment) });
+    },
+
+    async execute(id: string, actor: string, comment?: string | null): Promise<Action> {
+      const action = await load(id);
+      if (action.status === 'suggested' && (await store.getSettings()).requireApproval) {
+        throw conflict(
+          `action ${id} is suggested and approval is required; approve it first, ` +
+            'or turn requireApproval off in the remediation settings',
+          { status: action.status, operation: 'execute' },
+        );
+      }
+      return request(action, 'execute', actor, comment);
+    },
+
+    /** Runs a failed action again; refuses anything that has not failed. */
+    async retry(id: string, actor: string, comment?: string | null): Promise<Action> {
+      const action = await load(id);
+      if (action.status !== 'failed') {
+        throw conflict(
+          `cannot retry action ${id}: it is ${action.status}, and only a failed action ` +
+            'can be retried; use execute for an approved one',
+          { status: action.status, operation: 'retry' },
+        );
+      }
+      return request(action, 'execute', actor, comment);
+    },
+
+    async rollback(id: string, actor: string, comment?: string | null): Promise<Action> {
+      const action = await load(id);
+      checkRequest('rollback', action.status, action.requestedOp);
+      const now = clock();
+      const deadline = action.rollbackDeadline ? new Date(action.rollbackDeadline) : null;
+      if (!deadline || !windowOpen(now, deadline)) {
+        throw new AppError(
+          'window_closed',
+          `the rollback window of action ${id} closed at ` +
+            `${action.rollbackDeadline ?? 'completion'}` +
+            `; it is now ${now.toISOString()}, so the change can only be undone by hand`,
+          { rollbackDeadline: action.rollbackDeadline, now: now.toISOString() },
+        );
+      }
+      return request(action, 'rollback', actor, comment);
+    },
+
+    async comment(id: string, actor: string, text: string): Promise<AuditEvent> {
+      await load(id);
+      const body = clean(text);
+      if (!body) throw invalidInput('a comment needs some text; got an empty comment');
+      if (body.length > MAX_COMMENT_LENGTH) {
+        throw invalidInput(
+          `a comment may be at most ${MAX_COMMENT_LENGTH} characters, got ${body.length}`,
+        );
+      }
+      return store.comment(id, { actor, now: clock(), text: body });
+    },
+
+    async get(id: string): Promise<{ action: Action; events: AuditEvent[] }> {
+      const action = await load(id);
+      return { action, events: await store.events(id) };
+    },
+
+    list(query: ActionQuery): Promise<Page<Action>> {
+      return store.listActions(query);
+    },
+
+    counts(): Promise<Record<Status, number>> {
+      return store.countByStatus();
+    },
+
+    getSettings(): Promise<RemediationSettings> {
+      return store.getSettings();
+    },
+
+    async updateSettings(patch: unknown, actor: string): Promise<RemediationSettings> {
+      return store.updateSettings(parseSettingsPatch(patch), { actor, now: clock() });
+    },
+  };
+}
+
+function clean(text: string | null | undefined): string | null {
+  const trimmed = text?.trim();
+  return trimmed ? trimmed : null;
+}
