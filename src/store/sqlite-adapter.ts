@@ -7,11 +7,27 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
  * and it has no `reader` flag, so a statement that returns columns is treated as one.
  */
 export function adaptNodeSqlite(db: DatabaseSync): SqliteDatabase {
+  // Kysely prepares every query it runs; the product runs the same few dozen shapes over
+  // and over, so keeping their prepared statements saves most of the per-query cost.
+  const cache = new Map<string, SqliteStatement>();
   return {
-    close: () => db.close(),
-    prepare: (sql) => adaptStatement(db.prepare(sql)),
+    close: () => {
+      cache.clear();
+      db.close();
+    },
+    prepare: (sql) => {
+      let statement = cache.get(sql);
+      if (!statement) {
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+        statement = adaptStatement(db.prepare(sql));
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
   };
 }
+
+const STATEMENT_CACHE_SIZE = 500;
 
 type Param = import('node:sqlite').SQLInputValue;
 

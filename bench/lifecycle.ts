@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateBucketCommand,
+  DeleteBucketEncryptionCommand,
+  GetBucketEncryptionCommand,
+  PutBucketEncryptionCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import pino from 'pino';
+import { createCatalog } from '../src/catalog/index.ts';
+import { createCloudClients } from '../src/cloud/clients.ts';
+import { createEngine } from '../src/engine/engine.ts';
+import { startSandbox } from '../src/sandbox/server.ts';
+import { createRemediationService } from '../src/service/remediation.ts';
+import { openStore } from '../src/store/connect.ts';
+
+/** Runs `task(i)` for i in [0, n) with at most `width` in flight. */
+export async function pool(n: number, width: number, task: (i: number) => Promise<void>) {
+  let next = 0;
+  const lane = async () => {
+    while (next < n) await task(next++);
+  };
+  await Promise.all(Array.from({ length: width }, lane));
+}
+
+const notFound = (error: unknown) => {
+  if ((error as Error).name !== 'ServerSideEncryptionConfigurationNotFoundError') throw error;
+};
+
+/**
+ * Full lifecycle of `n` S3 encryption actions (create, live plan, approve, snapshot,
+ * apply, verify) against the bare SDK making the same four calls per bucket with the
+ * same concurrency, in the same run.
+ */
+export async function lifecycleBench(n: number, width: number) {
+  const sandbox = await startSandbox({ seed: 'empty' });
+  const cloud = {
+    defaultRegion: 'us-east-1',
+    endpoint: sandbox.url,
+    s3ForcePathStyle: true,
+    credentials: { accessKeyId: 'AKIABENCH', secretAccessKey: 'bench' },
+  };
+  const s3 = new S3Client({ region: 'us-east-1', ...cloud });
+  const names = Array.from({ length: n }, (_, i) => `bench-bucket-${String(i).padStart(5, '0')}`);
+  await pool(n, width, async (i) => {
+    await s3.send(new CreateBucketCommand({ Bucket: names[i] }));
+  });
+
+  const encryption = {
+    Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' as const } }],
+  };
+  let started = performance.now();
+  await pool(n, width, async (i) => {
+    const Bucket = names[i]!;
+    await s3.send(new GetBucketEncryptionCommand({ Bucket })).catch(notFound);
+    await s3.send(new GetBucketEncryptionCommand({ Bucket })).catch(notFound);
+    await s3.send(new PutBucketEncryptionCommand({ Bucket, ServerSideEncryptionConfiguration: encryption }));
+    await s3.send(new GetBucketEncryptionCommand({ Bucket }));
+  });
+  const bareSeconds = (performance.now() - started) / 1000;
+  await pool(n, width, async (i) => {
+    await s3.send(new DeleteBucketEncryptionCommand({ Bucket: names[i] }));
+  });
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'infraudit-bench-'));
+  const store = await openStore({ dataDir });
+  const clients = createCloudClients(cloud);
+  const catalog = createCatalog();
+  const log = pino({ level: 'silent' });
+  const engine = createEngine({ store, clients, catalog, log, concurrency: width, pollMs: 5 });
+  const service = createRemediationService({ store, catalog, onWork: () => engine.wake() });
+  await engine.start();
+  await store.updateSettings({ autoExecute: true }, { actor: 'bench', now: new Date() });
+
+  started = performance.now();
+  const ids: string[] = [];
+  await pool(n, width, async (i) => {
+    const name = names[i]!;
+    const created = await service.suggest(
+      {
+        type: 's3.enable-default-encryption',
+        resource: { id: `arn:aws:s3:::${name}`, type: 'AwsS3Bucket', region: 'us-east-1', account: '111122223333', name },
+        findingId: `bench-${i}`,
+      },
+      'token:bench',
+    );
+    ids.push(created.action.id);
+  });
+  const tCreated = performance.now();
+  await engine.idle();
+  const tPlanned = performance.now();
+  await pool(n, width, async (i) => {
+    await service.approve(ids[i]!, 'token:bench-admin', 'benchmark');
+  });
+  const tApproved = performance.now();
+  await engine.idle();
+  if (process.env.BENCH_PHASES) {
+    process.stderr.write(`phases ms: create ${(tCreated - started).toFixed(0)} plan ${(tPlanned - tCreated).toFixed(0)} approve ${(tApproved - tPlanned).toFixed(0)} execute ${(performance.now() - tApproved).toFixed(0)}\n`);
+  }
+  const productSeconds = (performance.now() - started) / 1000;
+
+  const counts = await store.countByStatus();
+  await engine.stop();
+  await store.close();
+  clients.destroy();
+  s3.destroy();
+  await sandbox.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  if (counts.completed !== n) {
+    throw new Error(`expected ${n} completed actions, got ${JSON.stringify(counts)}`);
+  }
+  return {
+    actions: n,
+    concurrency: width,
+    bareSeconds,
+    productSeconds,
+    bareCallsPerSecond: (4 * n) / bareSeconds,
+    actionsPerSecond: n / productSeconds,
+    ratio: bareSeconds / productSeconds,
+  };
+}

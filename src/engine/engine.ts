@@ -1,0 +1,212 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Action } from '../domain/action.ts';
+import { AppError } from '../domain/errors.ts';
+import type { Catalog } from '../catalog/index.ts';
+import type { CloudClients } from '../cloud/clients.ts';
+import type { Store } from '../store/store.ts';
+import { engineError, toActionError } from './cloud-error.ts';
+import { planFor } from './plan.ts';
+import { settle } from './recover.ts';
+import { execute, rollback, type RunContext } from './run-action.ts';
+
+export interface EngineOptions {
+  store: Store;
+  clients: CloudClients;
+  catalog: Catalog;
+  log: Logger;
+  /** Actions run at once by this engine. */
+  concurrency?: number;
+  /** How often the store is polled when nothing woke the engine. */
+  pollMs?: number;
+  /** How long a claim holds without a heartbeat; stranded work is settled after it. */
+  leaseMs?: number;
+  clock?: () => Date;
+  owner?: string;
+}
+
+export interface Engine {
+  readonly owner: string;
+  /** Settles what an earlier run left behind, then keeps taking work until stopped. */
+  start(): Promise<void>;
+  /** Stops taking work and waits for running actions to finish. */
+  stop(): Promise<void>;
+  /** A hint that work was requested; the engine polls anyway. */
+  wake(): void;
+  /** Resolves once nothing is running, requested or waiting for its plan. */
+  idle(): Promise<void>;
+}
+
+export function createEngine(opts: EngineOptions): Engine {
+  const { store, catalog, log } = opts;
+  const concurrency = opts.concurrency ?? 4;
+  const pollMs = opts.pollMs ?? 1000;
+  const leaseMs = opts.leaseMs ?? 30_000;
+  const clock = opts.clock ?? (() => new Date());
+  const owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const ctx = { clients: opts.clients, log };
+
+  const running = new Set<Promise<void>>();
+  const planning = new Set<string>();
+  let stopped = true;
+  let loop: Promise<void> | undefined;
+  let wakeUp: (() => void) | undefined;
+  let lastSweep = 0;
+  let busy = false;
+  const idleWaiters: (() => void)[] = [];
+
+  const track = (work: Promise<void>) => {
+    running.add(work);
+    void work.finally(() => {
+      running.delete(work);
+      engine.wake();
+    });
+  };
+
+  function runContext(action: Action, fixLog: Logger): RunContext | undefined {
+    const fix = catalog.get(action.type);
+    if (!fix) return undefined;
+    return { store, fix, ctx: { ...ctx, log: fixLog }, owner, clock, log: fixLog };
+  }
+
+  /** Runs one claimed or taken-over action under a renewed lease. */
+  async function runClaimed(action: Action, work: (run: RunContext, a: Action) => Promise<Action>) {
+    const actionLog = log.child({ actionId: action.id, attempt: action.attempt, type: action.type });
+    const started = Date.now();
+    const heartbeat = setInterval(() => {
+      store.renewLease(action.id, owner, clock(), leaseMs).then(
+        (held) => held || actionLog.error('lost the lease on a running action'),
+        (error) => actionLog.error({ err: error }, 'could not renew the lease'),
+      );
+    }, Math.max(50, Math.floor(leaseMs / 3)));
+    try {
+      const run = runContext(action, actionLog);
+      const settled = run
+        ? await work(run, action)
+        : await unsupported(action);
+      const durationMs = Date.now() - started;
+      const level = settled.status === 'failed' || settled.error ? 'warn' : 'info';
+      actionLog[level]({ status: settled.status, error: settled.error, durationMs }, 'action settled');
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'conflict') {
+        actionLog.warn({ err: error }, 'another engine took this action over; stopped');
+      } else {
+        actionLog.error({ err: error }, 'action run failed unexpectedly');
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async function unsupported(action: Action): Promise<Action> {
+    const error = engineError('unsupported', `no fix of type ${action.type} in this catalog`, clock());
+    const op = action.status === 'rolling_back' ? 'abortRollback' : 'fail';
+    return store.transition(action.id, op, { actor: 'system', now: clock(), leaseOwner: owner, patch: { error } });
+  }
+
+  /** Reads the live state into a new action's plan, so reviewers see real values. */
+  async function planOne(action: Action) {
+    const fix = catalog.get(action.type);
+    let plan;
+    if (!fix) {
+      const error = engineError('unsupported', `no fix of type ${action.type} in this catalog`, clock());
+      plan = { ...action.plan, error };
+    } else {
+      try {
+        plan = planFor(fix, action.resource, await fix.read(ctx, action.resource));
+      } catch (error) {
+        plan = planFor(fix, action.resource, null, toActionError(error, clock()));
+      }
+    }
+    await store.updatePlan(action.id, plan, clock());
+  }
+
+  /** One pass: settle stranded work now and then, claim requests, read plans. */
+  async function tick(): Promise<boolean> {
+    let found = false;
+    if (Date.now() - lastSweep >= leaseMs / 2) {
+      lastSweep = Date.now();
+      for (const action of await store.stranded(clock())) {
+        if (running.size >= concurrency) break;
+        if (!(await store.takeOver(action.id, action.version, owner, clock(), leaseMs))) continue;
+        found = true;
+        track(runClaimed(action, settle));
+      }
+    }
+    const free = concurrency - running.size;
+    if (free > 0) {
+      const claimed = await store.claim(owner, { now: clock(), leaseMs, limit: free });
+      for (const action of claimed) {
+        found = true;
+        track(runClaimed(action, action.status === 'rolling_back' ? rollback : execute));
+      }
+    }
+    const room = concurrency - running.size;
+    if (room > 0) {
+      const pending = await store.unplanned(room + planning.size);
+      for (const action of pending) {
+        if (planning.has(action.id) || running.size >= concurrency) continue;
+        found = true;
+        planning.add(action.id);
+        track(
+          planOne(action)
+            .catch((error) => log.error({ err: error, actionId: action.id }, 'planning failed'))
+            .finally(() => planning.delete(action.id)),
+        );
+      }
+    }
+    return found;
+  }
+
+  async function run() {
+    while (!stopped) {
+      let found = false;
+      try {
+        found = await tick();
+      } catch (error) {
+        log.error({ err: error }, 'engine pass failed; retrying');
+      }
+      busy = found || running.size > 0;
+      if (!busy) for (const resolve of idleWaiters.splice(0)) resolve();
+      if (found && running.size < concurrency) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeUp = undefined;
+    }
+  }
+
+  const engine: Engine = {
+    owner,
+    async start() {
+      if (!stopped) return;
+      stopped = false;
+      lastSweep = 0;
+      log.info({ owner, concurrency }, 'engine started');
+      loop = run();
+    },
+    async stop() {
+      stopped = true;
+      wakeUp?.();
+      await loop;
+      await Promise.allSettled([...running]);
+      for (const resolve of idleWaiters.splice(0)) resolve();
+      log.info({ owner }, 'engine stopped');
+    },
+    wake() {
+      busy = true;
+      wakeUp?.();
+    },
+    idle() {
+      if (stopped) return Promise.resolve();
+      engine.wake();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+  };
+  return engine;
+}

@@ -1,0 +1,247 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Action } from '../src/domain/action.ts';
+import { createEngine, type Engine } from '../src/engine/engine.ts';
+import type { Store } from '../src/store/store.ts';
+import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
+import {
+  actionFor,
+  createBucket,
+  encryptionOf,
+  encryptWithKms,
+  silentLog,
+  startWorld,
+  type World,
+} from './helpers/world.ts';
+
+const SETTLED = ['completed', 'failed', 'rolled_back'];
+
+describe.each(ENGINES)('engine on %s', (engine) => {
+  let database: TestDatabase;
+  let store: Store;
+  let world: World;
+  let worker: Engine;
+  let n = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(engine);
+    store = await database.open();
+    world = await startWorld();
+    worker = newEngine();
+    await worker.start();
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await world?.close();
+    await store?.close();
+    await database?.drop();
+  });
+
+  function newEngine(opts: { leaseMs?: number; owner?: string } = {}) {
+    return createEngine({
+      store,
+      clients: world.clients,
+      catalog: world.catalog,
+      log: silentLog,
+      pollMs: 20,
+      leaseMs: opts.leaseMs ?? 2_000,
+      ...(opts.owner ? { owner: opts.owner } : {}),
+    });
+  }
+
+  const bucket = async () => {
+    n += 1;
+    const name = `${engine}-bucket-${n}`;
+    await createBucket(world, name);
+    return name;
+  };
+
+  async function waitFor(id: string, statuses: string[], ms = 10_000): Promise<Action> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const action = (await store.getAction(id))!;
+      if (statuses.includes(action.status) && !action.requestedOp) return action;
+      if (Date.now() > until) throw new Error(`action ${id} still ${action.status}`);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  }
+
+  async function planned(id: string): Promise<Action> {
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const action = (await store.getAction(id))!;
+      if (action.plannedAt) return action;
+      if (Date.now() > until) throw new Error(`action ${id} never planned`);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  }
+
+  async function approvedAction(type: string, name: string) {
+    const { action } = await store.createAction(actionFor(world, type, name), {
+      actor: 'token:ops',
+      now: new Date(),
+      requireApproval: true,
+    });
+    await planned(action.id);
+    return store.transition(action.id, 'approve', { actor: 'token:admin', now: new Date() });
+  }
+
+  async function run(id: string, op: 'execute' | 'rollback' = 'execute') {
+    await store.request(id, op, { actor: 'token:admin', now: new Date() });
+    worker.wake();
+    return waitFor(id, SETTLED);
+  }
+
+  const puts = (name: string) =>
+    world.sandbox
+      .mutations()
+      .filter((m) => m.resource === name && m.operation === 'PutBucketEncryption');
+
+  it('reads the live state into the plan before anyone approves', async () => {
+    const name = await bucket();
+    const action = await approvedAction('s3.enable-default-encryption', name);
+    expect(action.plan.before).toEqual({ bucket: name, encryption: null });
+    expect(action.plan.calls.map((c) => c.operation)).toEqual(['PutBucketEncryption']);
+    expect(action.plan.reversibility.level).toBe('partial');
+  });
+
+  it('snapshots, applies, verifies and rolls back to exactly the old state', async () => {
+    const name = await bucket();
+    const approved = await approvedAction('s3.enable-default-encryption', name);
+    const done = await run(approved.id);
+
+    expect(done).toMatchObject({ status: 'completed', attempt: 1, result: { kind: 'applied' } });
+    expect(done.snapshot?.state).toEqual({ bucket: name, encryption: null });
+    expect(done.rollbackDeadline).not.toBeNull();
+    expect((await encryptionOf(world, name))?.Rules?.[0]?.ApplyServerSideEncryptionByDefault)
+      .toMatchObject({ SSEAlgorithm: 'AES256' });
+    expect(puts(name)).toHaveLength(1);
+
+    const back = await run(approved.id, 'rollback');
+    expect(back).toMatchObject({ status: 'rolled_back', result: { kind: 'rolled_back' } });
+    expect(await encryptionOf(world, name)).toBeNull();
+
+    const trail = (await store.events(approved.id)).filter((e) => e.type === 'transition');
+    expect(trail.map((e) => e.to)).toEqual([
+      'suggested',
+      'pending_approval',
+      'approved',
+      'executing',
+      'completed',
+      'rolling_back',
+      'rolled_back',
+    ]);
+  });
+
+  it('says so and changes nothing when the fix is already in place', async () => {
+    const name = await bucket();
+    const approved = await approvedAction('s3.enable-default-encryption', name);
+    await encryptWithKms(world, name);
+    const before = world.sandbox.mutations().length;
+    const done = await run(approved.id);
+    expect(done).toMatchObject({ status: 'completed', result: { kind: 'already_compliant' } });
+    expect(done.rollbackDeadline).toBeNull();
+    expect(world.sandbox.mutations()).toHaveLength(before);
+  });
+
+  it('refuses to apply over a change made since the plan, then applies on retry', async () => {
+    const name = await bucket();
+    const approved = await approvedAction('s3.block-public-access', name);
+    await world.s3.send(
+      new (await import('@aws-sdk/client-s3')).PutPublicAccessBlockCommand({
+        Bucket: name,
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: false },
+      }),
+    );
+    const failed = await run(approved.id);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'resource_changed' } });
+    expect(failed.plan.before).toMatchObject({ publicAccessBlock: { BlockPublicAcls: true } });
+
+    const retried = await run(approved.id);
+    expect(retried).toMatchObject({ status: 'completed', attempt: 2 });
+  });
+
+  it('fails with the cloud error code when the bucket is gone, and retries cleanly', async () => {
+    const approved = await approvedAction('s3.enable-versioning', `${engine}-missing-bucket`);
+    const failed = await run(approved.id);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'cloud_error', cloudCode: 'NoSuchBucket' },
+    });
+  });
+
+  it('rides out throttling through the SDK retries and applies once', async () => {
+    const name = await bucket();
+    const approved = await approvedAction('s3.enable-default-encryption', name);
+    world.sandbox.injectFault({ service: 's3', operation: 'PutBucketEncryption', kind: 'throttle', count: 2 });
+    const done = await run(approved.id);
+    expect(done.status).toBe('completed');
+    expect(puts(name)).toHaveLength(1);
+  });
+
+  it('does not overwrite a change made after the fix when rolling back', async () => {
+    const name = await bucket();
+    const approved = await approvedAction('s3.enable-default-encryption', name);
+    await run(approved.id);
+    await encryptWithKms(world, name);
+    const refused = await run(approved.id, 'rollback');
+    expect(refused).toMatchObject({ status: 'completed', error: { code: 'resource_changed' } });
+    expect((await encryptionOf(world, name))?.Rules?.[0]?.ApplyServerSideEncryptionByDefault)
+      .toMatchObject({ SSEAlgorithm: 'aws:kms' });
+    const event = (await store.events(approved.id)).at(-1)!;
+    expect(event.data).toMatchObject({ expected: { encryption: {} }, live: { encryption: {} } });
+  });
+
+  describe('after a crash', () => {
+    /** Leaves an action executing under a lease nobody will renew, as a killed process does. */
+    async function strand(type: string, name: string, opts: { snapshot: boolean }) {
+      const approved = await approvedAction(type, name);
+      await worker.stop();
+      await store.request(approved.id, 'execute', { actor: 'token:admin', now: new Date() });
+      const claimed = await store.claim('crashed-engine', { now: new Date(), leaseMs: 1, limit: 50 });
+      expect(claimed.map((a) => a.id)).toContain(approved.id);
+      if (opts.snapshot) {
+        const state = await world.catalog.get(type)!.read({ clients: world.clients, log: silentLog }, approved.resource);
+        await store.saveSnapshot(approved.id, { capturedAt: new Date().toISOString(), state }, 'crashed-engine');
+      }
+      return approved;
+    }
+
+    async function restart() {
+      worker = newEngine({ leaseMs: 2_000 });
+      await worker.start();
+    }
+
+    it('completes an action whose change landed, without applying it again', async () => {
+      const name = await bucket();
+      const action = await strand('s3.enable-default-encryption', name, { snapshot: true });
+      await world.catalog.get('s3.enable-default-encryption')!.apply(
+        { clients: world.clients, log: silentLog },
+        action.resource,
+        { bucket: name, encryption: null },
+      );
+      await restart();
+      const settled = await waitFor(action.id, SETTLED);
+      expect(settled).toMatchObject({ status: 'completed', result: { kind: 'recovered' } });
+      expect(puts(name)).toHaveLength(1);
+    });
+
+    it('fails an action whose change did not land, and applies nothing', async () => {
+      const name = await bucket();
+      const action = await strand('s3.enable-default-encryption', name, { snapshot: true });
+      await restart();
+      const settled = await waitFor(action.id, SETTLED);
+      expect(settled).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+      expect(puts(name)).toHaveLength(0);
+      expect(await encryptionOf(world, name)).toBeNull();
+    });
+
+    it('fails an action stopped before its snapshot, saying nothing changed', async () => {
+      const name = await bucket();
+      const action = await strand('s3.enable-default-encryption', name, { snapshot: false });
+      await restart();
+      const settled = await waitFor(action.id, SETTLED);
+      expect(settled.error?.message).toMatch(/nothing was changed/);
+      expect(puts(name)).toHaveLength(0);
+    });
+  });
+});
