@@ -20,6 +20,10 @@ import { type CloudClients, createCloudClients } from '../src/cloud/clients.ts';
 import type { PlannedCall, ResourceRef } from '../src/domain/action.ts';
 import { AppError } from '../src/domain/errors.ts';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.ts';
+import { contextWithoutLease } from '../src/engine/fix-context.ts';
+import { DEFAULT_FIX_OPTIONS } from '../src/domain/fix-options.ts';
+
+const INPUT = { params: {}, options: DEFAULT_FIX_OPTIONS };
 
 const REGION = 'us-east-1';
 const BUCKET = 'subject-bucket';
@@ -75,7 +79,7 @@ beforeEach(async () => {
   sandbox = await startSandbox({ seed: 'empty' });
   clients = createCloudClients(cloud());
   s3 = new S3Client({ region: REGION, ...cloud(), forcePathStyle: true });
-  ctx = { clients, log: pino({ level: 'silent' }) };
+  ctx = contextWithoutLease(clients, pino({ level: 'silent' }), INPUT);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 });
 
@@ -230,12 +234,12 @@ describe.each(SCENARIOS)('$fix.type: $name', (scenario) => {
 
     const state = await fix.read(ctx, resource);
     expect(state).toEqual(scenario.before);
-    expect(fix.isCompliant(state)).toBe(false);
-    expect(fix.target(state)).toEqual(scenario.after);
-    expect(fix.reversibility(state).level).toBe(scenario.reversibility);
-    expect(fix.warnings(state).length).toBeGreaterThan(0);
-    const calls = fix.calls(resource, state);
-    const rollbackCalls = fix.rollbackCalls(resource, state);
+    expect(fix.isCompliant(state, INPUT)).toBe(false);
+    expect(fix.target(state, INPUT)).toEqual(scenario.after);
+    expect(fix.reversibility(state, INPUT).level).toBe(scenario.reversibility);
+    expect(fix.warnings(state, INPUT).length).toBeGreaterThan(0);
+    const calls = fix.calls(resource, state, INPUT);
+    const rollbackCalls = fix.rollbackCalls(resource, state, INPUT);
     expect(calls.length).toBeGreaterThan(0);
     expect(rollbackCalls.length).toBeGreaterThan(0);
     const snapshot = structuredClone(state);
@@ -245,15 +249,15 @@ describe.each(SCENARIOS)('$fix.type: $name', (scenario) => {
     expect(appliedSince(beforeApply)).toEqual(calls);
     expect(await scenario.applied()).toEqual(scenario.appliedValue);
     const after = await fix.read(ctx, resource);
-    expect(after).toEqual(fix.target(snapshot));
-    expect(fix.isCompliant(after)).toBe(true);
+    expect(after).toEqual(fix.target(snapshot, INPUT));
+    expect(fix.isCompliant(after, INPUT)).toBe(true);
 
     const beforeRestore = lastSeq();
     await fix.restore(ctx, resource, snapshot);
     expect(appliedSince(beforeRestore)).toEqual(rollbackCalls);
     expect(await scenario.applied()).toEqual(scenario.restoredValue);
     const restored = await fix.read(ctx, resource);
-    expect(fix.isRestored(restored, snapshot)).toBe(true);
+    expect(fix.isRestored(restored, snapshot, INPUT)).toBe(true);
     if (scenario.reversibility === 'full') expect(restored).toEqual(snapshot);
   });
 
@@ -309,10 +313,10 @@ describe('already compliant buckets', () => {
     await setup();
     const resource = bucket();
     const state = await fix.read(ctx, resource);
-    expect(fix.isCompliant(state)).toBe(true);
-    expect(fix.target(state)).toEqual(state);
-    expect(fix.calls(resource, state)).toEqual([]);
-    expect(fix.reversibility(state).level).toBe('full');
+    expect(fix.isCompliant(state, INPUT)).toBe(true);
+    expect(fix.target(state, INPUT)).toEqual(state);
+    expect(fix.calls(resource, state, INPUT)).toEqual([]);
+    expect(fix.reversibility(state, INPUT).level).toBe('full');
 
     const seq = lastSeq();
     await fix.apply(ctx, resource, state);
@@ -327,7 +331,7 @@ describe('s3.enable-default-encryption', () => {
     await enableDefaultEncryption.restore(ctx, resource, snapshot);
     expect(await live.encryption()).toEqual([KMS_RULE]);
     expect(await enableDefaultEncryption.read(ctx, resource)).toEqual(snapshot);
-    expect(enableDefaultEncryption.rollbackCalls(resource, snapshot)).toEqual([
+    expect(enableDefaultEncryption.rollbackCalls(resource, snapshot, INPUT)).toEqual([
       {
         service: 's3',
         operation: 'PutBucketEncryption',
@@ -339,12 +343,12 @@ describe('s3.enable-default-encryption', () => {
   it('accepts S3 default SSE-S3 as restored when there was no configuration', () => {
     const none = { bucket: BUCKET, encryption: null };
     const fix = enableDefaultEncryption;
-    expect(fix.isRestored(none, none)).toBe(true);
-    expect(fix.isRestored({ bucket: BUCKET, encryption: { rules: [SSE_S3_RULE] } }, none)).toBe(
+    expect(fix.isRestored(none, none, INPUT)).toBe(true);
+    expect(fix.isRestored({ bucket: BUCKET, encryption: { rules: [SSE_S3_RULE] } }, none, INPUT)).toBe(
       true,
     );
-    expect(fix.isRestored({ bucket: BUCKET, encryption: { rules: [KMS_RULE] } }, none)).toBe(false);
-    expect(fix.reversibility(none)).toMatchObject({
+    expect(fix.isRestored({ bucket: BUCKET, encryption: { rules: [KMS_RULE] } }, none, INPUT)).toBe(false);
+    expect(fix.reversibility(none, INPUT)).toMatchObject({
       level: 'partial',
       note: expect.stringContaining('SSE-S3'),
     });
@@ -374,9 +378,9 @@ describe('snapshots', () => {
 
   it('refuses a state that is not the fix shape, naming the field', () => {
     const bad = { bucket: BUCKET, versioning: 'On' };
-    expect(() => enableVersioning.isCompliant(bad)).toThrow(/"versioning".*"On"/);
+    expect(() => enableVersioning.isCompliant(bad, INPUT)).toThrow(/"versioning".*"On"/);
     expect(() =>
-      blockPublicAccess.isCompliant({ bucket: BUCKET, publicAccessBlock: { BlockPublicAcls: 1 } }),
+      blockPublicAccess.isCompliant({ bucket: BUCKET, publicAccessBlock: { BlockPublicAcls: 1 } }, INPUT),
     ).toThrow(/publicAccessBlock\.BlockPublicAcls/);
   });
 });
@@ -399,11 +403,11 @@ describe('catalog', () => {
 
   it('titles each fix for its bucket', () => {
     const resource = bucket('finance-exports');
-    expect(enableDefaultEncryption.title(resource)).toBe(
+    expect(enableDefaultEncryption.title(resource, {})).toBe(
       'Enable default encryption on bucket finance-exports',
     );
-    expect(blockPublicAccess.title(resource)).toBe('Block public access on bucket finance-exports');
-    expect(enableVersioning.title(resource)).toBe('Enable versioning on bucket finance-exports');
+    expect(blockPublicAccess.title(resource, {})).toBe('Block public access on bucket finance-exports');
+    expect(enableVersioning.title(resource, {})).toBe('Enable versioning on bucket finance-exports');
   });
 
   it('refuses two fixes with one type', () => {

@@ -9,6 +9,7 @@ import {
   encryptionOf,
   encryptWithKms,
   silentLog,
+  directContext,
   startWorld,
   type World,
 } from './helpers/world.ts';
@@ -200,7 +201,7 @@ describe.each(ENGINES)('engine on %s', (engine) => {
       const claimed = await store.claim('crashed-engine', { now: new Date(), leaseMs: 1, limit: 50 });
       expect(claimed.map((a) => a.id)).toContain(approved.id);
       if (opts.snapshot) {
-        const state = await world.catalog.get(type)!.read({ clients: world.clients, log: silentLog }, approved.resource);
+        const state = await world.catalog.get(type)!.read(directContext(world), approved.resource);
         await store.saveSnapshot(approved.id, { capturedAt: new Date().toISOString(), state }, 'crashed-engine');
       }
       return approved;
@@ -215,7 +216,7 @@ describe.each(ENGINES)('engine on %s', (engine) => {
       const name = await bucket();
       const action = await strand('s3.enable-default-encryption', name, { snapshot: true });
       await world.catalog.get('s3.enable-default-encryption')!.apply(
-        { clients: world.clients, log: silentLog },
+        directContext(world),
         action.resource,
         { bucket: name, encryption: null },
       );

@@ -59,6 +59,13 @@ const plan = {
       properties: { level: { type: 'string', enum: ['full', 'partial', 'none'] }, note: str },
     },
     warnings: { type: 'array', items: str },
+    refusal: nullableStr,
+    input: {
+      anyOf: [
+        { type: 'null' },
+        { type: 'object', properties: { params: anyObject, options: anyObject } },
+      ],
+    },
     alreadyCompliant: { type: 'boolean' },
     error: { anyOf: [{ type: 'null' }, actionError] },
   },
@@ -92,6 +99,20 @@ export const actionSchema = {
     error: { anyOf: [{ type: 'null' }, actionError] },
     requestedOp: { type: ['string', 'null'], enum: ['execute', 'rollback', null] },
     requestedBy: nullableStr,
+    requestData: { type: ['object', 'null'], additionalProperties: true },
+    params: anyObject,
+    progress: anyObject,
+    sealedSecret: {
+      description: 'A secret the fix created, encrypted to the executing person\'s key',
+      anyOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          properties: { name: str, ephemeralPublicKey: str, iv: str, ciphertext: str, tag: str },
+        },
+      ],
+    },
+    finalizedAt: nullableStr,
     attempt: { type: 'integer' },
     createdBy: str,
     createdAt: str,

@@ -1,8 +1,9 @@
+import type { FixOptions } from './fix-options.ts';
 import type { Risk, Severity, SourceKind, Status } from './status.ts';
 
 /** The cloud resource an action changes. `id` is the ARN (or the provider's own id). */
 export interface ResourceRef {
-  provider: 'aws';
+  provider: 'aws' | 'kubernetes';
   account: string;
   region: string;
   /** The Security Hub resource type, e.g. `AwsS3Bucket`. */
@@ -49,6 +50,13 @@ export interface Plan {
   reversibility: Reversibility;
   /** Plain-language caveats a reviewer must see before approving. */
   warnings: string[];
+  /**
+   * Why the fix will not run on this resource as it is (a root user's key, a stopped
+   * database), stated before approval; null when nothing stands in the way.
+   */
+  refusal: string | null;
+  /** The parameters and options the plan was made with; execution uses the same. */
+  input: { params: Record<string, unknown>; options: FixOptions } | null;
   /** True when the live state already satisfies the fix. */
   alreadyCompliant: boolean;
   /** Why the live state could not be read, when it could not. */
@@ -94,6 +102,16 @@ export interface Action {
   error: ActionError | null;
   requestedOp: RequestedOp | null;
   requestedBy: string | null;
+  /** What came with the request: `{ force: true }` on a rollback, a recipient key. */
+  requestData: Record<string, unknown> | null;
+  /** What the finding asked the fix to do, e.g. `{ ports: [22] }`. */
+  params: Record<string, unknown>;
+  /** Steps a multi-step fix has recorded as done, so a retry resumes instead of redoing. */
+  progress: Record<string, unknown>;
+  /** A secret the fix created, sealed to the person who executed it, until they take it. */
+  sealedSecret: SealedSecret | null;
+  /** When the post-window step of a fix (deleting a deactivated key, say) ran. */
+  finalizedAt: string | null;
   attempt: number;
   createdBy: string;
   createdAt: string;
@@ -109,7 +127,7 @@ export interface Action {
   version: number;
 }
 
-export type EventType = 'transition' | 'comment' | 'request' | 'note' | 'settings';
+export type EventType = 'transition' | 'comment' | 'request' | 'note' | 'settings' | 'finalize';
 
 /** One entry of an action's audit trail. */
 export interface AuditEvent {
@@ -122,4 +140,17 @@ export interface AuditEvent {
   to: Status | null;
   comment: string | null;
   data: Record<string, unknown> | null;
+}
+
+/**
+ * A secret encrypted to the public key the executing person sent with the request:
+ * X25519 key agreement, HKDF-SHA256, AES-256-GCM. The server cannot read it back.
+ */
+export interface SealedSecret {
+  name: string;
+  /** The sender's ephemeral X25519 public key, SPKI DER in base64. */
+  ephemeralPublicKey: string;
+  iv: string;
+  ciphertext: string;
+  tag: string;
 }

@@ -8,6 +8,7 @@ import type { CloudClients } from '../cloud/clients.ts';
 import type { Store } from '../store/store.ts';
 import { engineError, toActionError } from './cloud-error.ts';
 import { planFor } from './plan.ts';
+import { fixContext, inputOf, contextWithoutLease } from './fix-context.ts';
 import { settle } from './recover.ts';
 import { execute, rollback, type RunContext } from './run-action.ts';
 
@@ -24,6 +25,8 @@ export interface EngineOptions {
   leaseMs?: number;
   clock?: () => Date;
   owner?: string;
+  /** How often closed rollback windows are checked for a finalize step. */
+  finalizeEveryMs?: number;
 }
 
 export interface Engine {
@@ -45,7 +48,6 @@ export function createEngine(opts: EngineOptions): Engine {
   const leaseMs = opts.leaseMs ?? 30_000;
   const clock = opts.clock ?? (() => new Date());
   const owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const ctx = { clients: opts.clients, log };
 
   const running = new Set<Promise<void>>();
   const planning = new Set<string>();
@@ -53,6 +55,8 @@ export function createEngine(opts: EngineOptions): Engine {
   let loop: Promise<void> | undefined;
   let wakeUp: (() => void) | undefined;
   let lastSweep = 0;
+  let lastFinalize = 0;
+  const finalizeEveryMs = opts.finalizeEveryMs ?? 10_000;
   let busy = false;
   const idleWaiters: (() => void)[] = [];
 
@@ -64,10 +68,12 @@ export function createEngine(opts: EngineOptions): Engine {
     });
   };
 
-  function runContext(action: Action, fixLog: Logger): RunContext | undefined {
+  async function runContext(action: Action, fixLog: Logger): Promise<RunContext | undefined> {
     const fix = catalog.get(action.type);
     if (!fix) return undefined;
-    return { store, fix, ctx: { ...ctx, log: fixLog }, owner, clock, log: fixLog };
+    const input = inputOf(action, await store.getFixOptions());
+    const ctx = fixContext({ action, input, clients: opts.clients, log: fixLog, store, owner });
+    return { store, fix, ctx, input, owner, clock, log: fixLog };
   }
 
   /** Runs one claimed or taken-over action under a renewed lease. */
@@ -81,7 +87,7 @@ export function createEngine(opts: EngineOptions): Engine {
       );
     }, Math.max(50, Math.floor(leaseMs / 3)));
     try {
-      const run = runContext(action, actionLog);
+      const run = await runContext(action, actionLog);
       const settled = run
         ? await work(run, action)
         : await unsupported(action);
@@ -105,6 +111,32 @@ export function createEngine(opts: EngineOptions): Engine {
     return store.transition(action.id, op, { actor: 'system', now: clock(), leaseOwner: owner, patch: { error } });
   }
 
+  /**
+   * Runs a fix's post-window step once: the stamp is written first, so two engines never
+   * both run it, and the outcome is audited either way.
+   */
+  async function runFinalize(action: Action) {
+    const fix = catalog.get(action.type);
+    if (!fix?.finalize || !action.snapshot) return;
+    if (!(await store.markFinalized(action.id, action.version, {
+      now: clock(),
+      message: 'the rollback window closed; running the final step',
+    }))) return;
+    const actionLog = log.child({ actionId: action.id, attempt: action.attempt, type: action.type });
+    const input = inputOf(action, await store.getFixOptions());
+    const ctx = contextWithoutLease(opts.clients, actionLog, input);
+    let comment: string;
+    try {
+      comment = await fix.finalize(ctx, action.resource, action.snapshot.state);
+      actionLog.info({ message: comment }, 'final step done');
+    } catch (error) {
+      const recorded = toActionError(error, clock());
+      comment = `the final step failed: ${recorded.message}`;
+      actionLog.warn({ error: recorded }, 'final step failed');
+    }
+    await store.comment(action.id, { actor: 'system', now: clock(), text: comment });
+  }
+
   /** Reads the live state into a new action's plan, so reviewers see real values. */
   async function planOne(action: Action) {
     const fix = catalog.get(action.type);
@@ -113,10 +145,12 @@ export function createEngine(opts: EngineOptions): Engine {
       const error = engineError('unsupported', `no fix of type ${action.type} in this catalog`, clock());
       plan = { ...action.plan, error };
     } else {
+      const input = { params: action.params, options: await store.getFixOptions() };
+      const ctx = contextWithoutLease(opts.clients, log, input);
       try {
-        plan = planFor(fix, action.resource, await fix.read(ctx, action.resource));
+        plan = planFor(fix, action.resource, await fix.read(ctx, action.resource), input);
       } catch (error) {
-        plan = planFor(fix, action.resource, null, toActionError(error, clock()));
+        plan = planFor(fix, action.resource, null, input, toActionError(error, clock()));
       }
     }
     await store.updatePlan(action.id, plan, clock());
@@ -140,6 +174,14 @@ export function createEngine(opts: EngineOptions): Engine {
       for (const action of claimed) {
         found = true;
         track(runClaimed(action, action.status === 'rolling_back' ? rollback : execute));
+      }
+    }
+    if (concurrency - running.size > 0 && Date.now() - lastFinalize >= finalizeEveryMs) {
+      lastFinalize = Date.now();
+      const types = catalog.all().filter((f) => f.finalize).map((f) => f.type);
+      for (const action of await store.finalizable(types, clock(), concurrency - running.size)) {
+        found = true;
+        track(runFinalize(action));
       }
     }
     const room = concurrency - running.size;

@@ -1,5 +1,5 @@
 import type { ActionError, Plan, ResourceRef } from '../domain/action.ts';
-import type { Fix, State } from '../catalog/fix.ts';
+import type { Fix, FixInput, State } from '../catalog/fix.ts';
 
 /**
  * Builds a plan from the live state a fix read. Before the first read (`state` null)
@@ -10,9 +10,10 @@ export function planFor(
   fix: Fix,
   resource: ResourceRef,
   state: State | null,
+  input: FixInput | null,
   error: ActionError | null = null,
 ): Plan {
-  if (!state) {
+  if (!state || !input) {
     return {
       before: null,
       after: {},
@@ -23,18 +24,22 @@ export function planFor(
         note: 'not yet known: the live configuration has not been read',
       },
       warnings: [],
+      refusal: null,
+      input,
       alreadyCompliant: false,
       error,
     };
   }
-  const compliant = fix.isCompliant(state);
+  const compliant = fix.isCompliant(state, input);
   return {
     before: state,
-    after: compliant ? state : fix.target(state),
-    calls: compliant ? [] : fix.calls(resource, state),
-    rollbackCalls: compliant ? [] : fix.rollbackCalls(resource, state),
-    reversibility: fix.reversibility(state),
-    warnings: fix.warnings(state),
+    after: compliant ? state : fix.target(state, input),
+    calls: compliant ? [] : fix.calls(resource, state, input),
+    rollbackCalls: compliant ? [] : fix.rollbackCalls(resource, state, input),
+    reversibility: fix.reversibility(state, input),
+    warnings: fix.warnings(state, input),
+    refusal: fix.refusal?.(state, input) ?? null,
+    input,
     alreadyCompliant: compliant,
     error: null,
   };

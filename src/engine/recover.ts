@@ -9,7 +9,7 @@ import type { RunContext } from './run-action.ts';
  * the second case a person decides whether to retry.
  */
 export async function settle(run: RunContext, action: Action): Promise<Action> {
-  const { store, fix, ctx, owner, clock } = run;
+  const { store, fix, ctx, input, owner, clock } = run;
   const base = { actor: 'system', leaseOwner: owner } as const;
 
   if (action.status === 'executing') {
@@ -23,7 +23,7 @@ export async function settle(run: RunContext, action: Action): Promise<Action> {
     }
     try {
       const live = await fix.read(ctx, action.resource);
-      if (fix.isCompliant(live)) {
+      if (fix.isCompliant(live, input)) {
         const settings = await store.getSettings();
         const done = clock();
         return store.transition(action.id, 'complete', {
@@ -69,7 +69,7 @@ export async function settle(run: RunContext, action: Action): Promise<Action> {
       patch: { error: recorded },
     });
   }
-  if (live && action.snapshot && fix.isRestored(live, action.snapshot.state)) {
+  if (live && action.snapshot && fix.isRestored(live, action.snapshot.state, input)) {
     return store.transition(action.id, 'finishRollback', {
       ...base,
       now: clock(),

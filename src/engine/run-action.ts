@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Action } from '../domain/action.ts';
 import { rollbackDeadline } from '../domain/settings.ts';
-import type { Fix, FixContext } from '../catalog/fix.ts';
+import type { Fix, FixContext, FixInput } from '../catalog/fix.ts';
 import type { Store } from '../store/store.ts';
 import { engineError, toActionError } from './cloud-error.ts';
 import { planFor } from './plan.ts';
@@ -11,6 +11,7 @@ export interface RunContext {
   store: Store;
   fix: Fix;
   ctx: FixContext;
+  input: FixInput;
   owner: string;
   clock: () => Date;
   log: Logger;
@@ -18,20 +19,24 @@ export interface RunContext {
 
 /**
  * Executes one claimed action: snapshot, compare with the plan, apply, verify.
- * Expected outcomes (already compliant, changed since planned) are recorded results,
- * not exceptions; only a lost lease escapes, and then nothing more is written.
+ * Expected outcomes (already compliant, refused, changed since planned) are recorded
+ * results, not exceptions; only a lost lease escapes, and then nothing more is written.
  */
 export async function execute(run: RunContext, action: Action): Promise<Action> {
-  const { store, fix, ctx, owner, clock } = run;
+  const { store, fix, ctx, input, owner, clock } = run;
   const { resource } = action;
-  const fail = (error: ReturnType<typeof toActionError>, extra: object = {}) =>
+  const fail = (error: ReturnType<typeof toActionError>, extra: object = {}, data: object = {}) =>
     store.transition(action.id, 'fail', {
       actor: 'system',
       now: clock(),
       leaseOwner: owner,
       patch: { error, ...extra },
-      data: { error },
+      data: { error, ...data },
     });
+  const replan = (state: Record<string, unknown>) => ({
+    plan: planFor(fix, resource, state, input),
+    plannedAt: clock().toISOString(),
+  });
 
   let live;
   try {
@@ -39,9 +44,13 @@ export async function execute(run: RunContext, action: Action): Promise<Action> 
   } catch (error) {
     return fail(toActionError(error, clock()));
   }
-  await store.saveSnapshot(action.id, { capturedAt: clock().toISOString(), state: live }, owner);
+  // A retry after a partial apply keeps the snapshot taken before the first attempt.
+  const resuming = Object.keys(ctx.progress).length > 0 && action.snapshot;
+  if (!resuming) {
+    await store.saveSnapshot(action.id, { capturedAt: clock().toISOString(), state: live }, owner);
+  }
 
-  if (fix.isCompliant(live)) {
+  if (fix.isCompliant(live, input) && !resuming) {
     return store.transition(action.id, 'complete', {
       actor: 'system',
       now: clock(),
@@ -57,21 +66,24 @@ export async function execute(run: RunContext, action: Action): Promise<Action> 
     });
   }
 
+  const refusal = fix.refusal?.(live, input);
+  if (refusal) return fail(engineError('refused', refusal, clock()), replan(live));
+
   const planned = action.plan.before;
-  if (planned && !isDeepStrictEqual(planned, live)) {
+  if (!resuming && planned && !isDeepStrictEqual(planned, live)) {
     const error = engineError(
       'resource_changed',
       `${resource.name} changed since the plan was made, so the approved change was not ` +
         'applied; the plan now shows the live configuration: review it and retry',
       clock(),
     );
-    return fail(error, { plan: planFor(fix, resource, live), plannedAt: clock().toISOString() });
+    return fail(error, replan(live), { planned, live });
   }
 
   try {
-    await fix.apply(ctx, resource, live);
+    await fix.apply(ctx, resource, resuming ? action.snapshot!.state : live);
   } catch (error) {
-    return fail(toActionError(error, clock()));
+    return fail(toActionError(error, clock()), {}, { progress: ctx.progress });
   }
 
   let after;
@@ -80,7 +92,7 @@ export async function execute(run: RunContext, action: Action): Promise<Action> 
   } catch (error) {
     return fail(toActionError(error, clock()));
   }
-  if (!fix.isCompliant(after)) {
+  if (!fix.isCompliant(after, input)) {
     return fail(
       engineError('verification_failed', 'the change was accepted but is not in place', clock()),
       { result: { kind: 'applied', message: 'verification failed', observed: after } },
@@ -94,20 +106,22 @@ export async function execute(run: RunContext, action: Action): Promise<Action> 
     now: done,
     leaseOwner: owner,
     patch: {
+      error: null,
       result: { kind: 'applied', message: 'the change was applied and verified', observed: after },
       completedAt: done.toISOString(),
       rollbackDeadline: rollbackDeadline(done, settings.rollbackWindowMinutes).toISOString(),
-      ...(planned ? {} : { plan: planFor(fix, resource, live), plannedAt: done.toISOString() }),
+      ...(planned ? {} : replan(live)),
     },
   });
 }
 
 /**
  * Rolls a completed action back to its snapshot. A resource someone changed after the
- * fix is left alone: the rollback stops and the audit event shows both states.
+ * fix is left alone unless an admin forced the rollback; either way the audit event
+ * shows both states.
  */
 export async function rollback(run: RunContext, action: Action): Promise<Action> {
-  const { store, fix, ctx, owner, clock } = run;
+  const { store, fix, ctx, input, owner, clock } = run;
   const { resource } = action;
   const abort = (error: ReturnType<typeof toActionError>, data: object = {}) =>
     store.transition(action.id, 'abortRollback', {
@@ -122,21 +136,25 @@ export async function rollback(run: RunContext, action: Action): Promise<Action>
   if (!snapshot) {
     return abort(engineError('no_snapshot', 'no snapshot was captured, so nothing to restore', clock()));
   }
+  const forced = action.requestData?.force === true;
   try {
     const live = await fix.read(ctx, resource);
-    const expected = fix.target(snapshot.state);
-    if (!isDeepStrictEqual(live, expected)) {
+    const expected = fix.target(snapshot.state, input);
+    const unchanged = fix.isUnchangedSinceFix
+      ? fix.isUnchangedSinceFix(live, snapshot.state, input)
+      : isDeepStrictEqual(live, expected);
+    if (!unchanged && !forced) {
       const error = engineError(
         'resource_changed',
         `${resource.name} changed after the fix was applied; the rollback did not overwrite ` +
-          'that change',
+          'that change (an admin can force it)',
         clock(),
       );
       return abort(error, { expected, live });
     }
     await fix.restore(ctx, resource, snapshot.state);
     const restored = await fix.read(ctx, resource);
-    if (!fix.isRestored(restored, snapshot.state)) {
+    if (!fix.isRestored(restored, snapshot.state, input)) {
       const error = engineError('verification_failed', 'the snapshot was not restored', clock());
       return abort(error, { snapshot: snapshot.state, live: restored });
     }
@@ -148,6 +166,7 @@ export async function rollback(run: RunContext, action: Action): Promise<Action>
         error: null,
         result: { kind: 'rolled_back', message: 'the snapshot was restored', observed: restored },
       },
+      data: unchanged ? undefined : { forced: true, overwritten: live, restored },
     });
   } catch (error) {
     return abort(toActionError(error, clock()));

@@ -27,8 +27,9 @@ export function newAction(
   resource: ResourceRef,
   source: SourceRef,
   severity: Severity,
+  params: Record<string, unknown> = {},
 ): NewAction {
-  if (resource.type !== fix.resourceType) {
+  if (resource.type !== fix.resourceType && !fix.alsoAccepts?.includes(resource.type)) {
     throw invalidInput(
       `fix "${fix.type}" acts on ${fix.resourceType} resources, but resource ` +
         `"${resource.id}" is ${resource.type}; pick a fix for that resource type`,
@@ -37,12 +38,13 @@ export function newAction(
   }
   return {
     type: fix.type,
-    title: fix.title(resource),
+    title: fix.title(resource, params),
     resource,
     source,
     severity,
     risk: fix.risk,
-    plan: planFor(fix, resource, null),
+    params,
+    plan: planFor(fix, resource, null, null),
   };
 }
 

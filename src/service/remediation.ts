@@ -95,7 +95,7 @@ export function createRemediationService(opts: RemediationServiceOptions) {
       const source = {
         kind: input.kind ?? 'recommendation',
         findingId: input.findingId ?? `manual:${fix.type}:${resource.id}`,
-        title: input.title ?? fix.title(resource),
+        title: input.title ?? fix.title(resource, {}),
         origin: input.origin ?? 'manual',
         checkId: input.checkId ?? fix.type,
       };

@@ -84,6 +84,11 @@ async function createInTransaction(
     completed_at: null,
     rollback_deadline: null,
     version: 1,
+    params: JSON.stringify(input.params ?? {}),
+    progress: '{}',
+    request_data: null,
+    sealed_secret: null,
+    finalized_at: null,
   };
   await trx.insertInto('actions').values(row).execute();
   await trx

@@ -5,6 +5,8 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import * as actions from './actions.ts';
 import * as claims from './claims.ts';
+import * as finalize from './finalize.ts';
+import * as progress from './progress.ts';
 import { listActions } from './list.ts';
 import { migrate } from './migrate.ts';
 import type { Database } from './schema.ts';
@@ -81,8 +83,15 @@ export function kyselyStore(db: Kysely<Database>, engine: 'sqlite' | 'postgres')
     takeOver: (id, version, owner, now, leaseMs) =>
       claims.takeOver(db, id, version, owner, now, leaseMs),
     renewLease: (id, owner, now, leaseMs) => claims.renewLease(db, id, owner, now, leaseMs),
+    saveProgress: (id, value, owner) => progress.saveProgress(db, id, value, owner),
+    saveSealedSecret: (id, secret, owner) => progress.saveSealedSecret(db, id, secret, owner),
+    takeSealedSecret: (id, input) => progress.takeSealedSecret(db, id, input),
+    finalizable: (types, now, limit) => finalize.finalizable(db, types, now, limit),
+    markFinalized: (id, version, input) => finalize.markFinalized(db, id, version, input),
     getSettings: () => settings.getSettings(db),
     updateSettings: (patch, input) => settings.updateSettings(db, patch, input),
+    getFixOptions: () => settings.getFixOptions(db),
+    updateFixOptions: (patch, input) => settings.updateFixOptions(db, patch, input),
     createToken: (input) => tokens.createToken(db, input),
     findToken: (token) => tokens.findToken(db, token),
     countTokens: () => tokens.countTokens(db),

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { type Migration, Migrator } from 'kysely/migration';
 import * as initial from './migrations/001-initial.ts';
+import * as multiStep from './migrations/002-multi-step-fixes.ts';
 
 type Engine = 'sqlite' | 'postgres';
 type Step = { up(db: Kysely<any>, engine: Engine): Promise<void> };
@@ -8,6 +9,7 @@ type Step = { up(db: Kysely<any>, engine: Engine): Promise<void> };
 /** Migrations in order. A new one is a new file and a new line here; never edit a shipped one. */
 const STEPS: Record<string, Step> = {
   '001-initial': initial,
+  '002-multi-step-fixes': multiStep,
 };
 
 export async function migrate(db: Kysely<any>, engine: Engine): Promise<void> {

@@ -41,6 +41,11 @@ export interface ActionRow {
   completed_at: string | null;
   rollback_deadline: string | null;
   version: number;
+  params: string;
+  progress: string;
+  request_data: string | null;
+  sealed_secret: string | null;
+  finalized_at: string | null;
 }
 
 export interface EventRow {

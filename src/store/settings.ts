@@ -1,39 +1,55 @@
 import type { Kysely } from 'kysely';
+import { DEFAULT_FIX_OPTIONS, type FixOptions } from '../domain/fix-options.ts';
 import { DEFAULT_SETTINGS, type RemediationSettings } from '../domain/settings.ts';
 import { dataText } from './rows.ts';
 import type { Database } from './schema.ts';
 
-const PREFIX = 'remediation.';
+/** A group of settings kept as one row per key under a prefix, with its defaults. */
+interface Group<T extends object> {
+  prefix: string;
+  defaults: T;
+}
 
-export async function getSettings(db: Kysely<Database>): Promise<RemediationSettings> {
+const REMEDIATION: Group<RemediationSettings> = { prefix: 'remediation.', defaults: DEFAULT_SETTINGS };
+const FIXES: Group<FixOptions> = { prefix: 'fixes.', defaults: DEFAULT_FIX_OPTIONS };
+
+async function read<T extends object>(db: Kysely<Database>, group: Group<T>): Promise<T> {
   const rows = await db
     .selectFrom('settings')
     .select(['key', 'value'])
-    .where('key', 'like', `${PREFIX}%`)
+    .where('key', 'like', `${group.prefix}%`)
     .execute();
-  const settings: RemediationSettings = { ...DEFAULT_SETTINGS };
+  const values: T = structuredClone(group.defaults);
   for (const row of rows) {
-    const key = row.key.slice(PREFIX.length);
-    if (key in settings) Object.assign(settings, { [key]: JSON.parse(row.value) });
+    const key = row.key.slice(group.prefix.length);
+    if (key in values) Object.assign(values, { [key]: JSON.parse(row.value) });
   }
-  return settings;
+  return values;
 }
 
 /** Writes a validated patch and audits it with the old and new values. */
-export async function updateSettings(
+async function write<T extends object>(
   db: Kysely<Database>,
-  patch: Partial<RemediationSettings>,
+  group: Group<T>,
+  patch: Partial<T>,
   input: { actor: string; now: Date },
-): Promise<RemediationSettings> {
+): Promise<T> {
   return db.transaction().execute(async (trx) => {
-    const before = await getSettings(trx);
+    const before = await read(trx, group);
     const now = input.now.toISOString();
     for (const [key, value] of Object.entries(patch)) {
-      const row = { key: PREFIX + key, value: JSON.stringify(value), updated_at: now, updated_by: input.actor };
+      const row = {
+        key: group.prefix + key,
+        value: JSON.stringify(value),
+        updated_at: now,
+        updated_by: input.actor,
+      };
       await trx
         .insertInto('settings')
         .values(row)
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value: row.value, updated_at: now, updated_by: input.actor }))
+        .onConflict((oc) =>
+          oc.column('key').doUpdateSet({ value: row.value, updated_at: now, updated_by: input.actor }),
+        )
         .execute();
     }
     const after = { ...before, ...patch };
@@ -46,10 +62,24 @@ export async function updateSettings(
         type: 'settings',
         from_status: null,
         to_status: null,
-        comment: null,
+        comment: group.prefix.slice(0, -1),
         data: dataText({ before, after }),
       })
       .execute();
     return after;
   });
 }
+
+export const getSettings = (db: Kysely<Database>) => read(db, REMEDIATION);
+export const updateSettings = (
+  db: Kysely<Database>,
+  patch: Partial<RemediationSettings>,
+  input: { actor: string; now: Date },
+) => write(db, REMEDIATION, patch, input);
+
+export const getFixOptions = (db: Kysely<Database>) => read(db, FIXES);
+export const updateFixOptions = (
+  db: Kysely<Database>,
+  patch: Partial<FixOptions>,
+  input: { actor: string; now: Date },
+) => write(db, FIXES, patch, input);

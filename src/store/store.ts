@@ -6,10 +6,12 @@ import type {
   Plan,
   RequestedOp,
   ResourceRef,
+  SealedSecret,
   Snapshot,
   SourceRef,
 } from '../domain/action.ts';
 import type { Operation } from '../domain/lifecycle.ts';
+import type { FixOptions } from '../domain/fix-options.ts';
 import type { RemediationSettings } from '../domain/settings.ts';
 import type { Risk, Role, Severity, SourceKind, Status } from '../domain/status.ts';
 
@@ -21,6 +23,8 @@ export interface NewAction {
   severity: Severity;
   risk: Risk;
   plan: Plan;
+  /** What the finding asked for, e.g. `{ ports: [22] }`; `{}` when nothing. */
+  params?: Record<string, unknown>;
 }
 
 export const SORT_FIELDS = ['created', 'updated', 'severity', 'status', 'type', 'title'] as const;
@@ -75,6 +79,8 @@ export interface RequestInput {
   actor: string;
   now: Date;
   comment?: string | null;
+  /** Kept with the request for the engine: `{ force: true }`, a recipient key. */
+  data?: Record<string, unknown>;
 }
 
 export interface ApiToken {
@@ -133,11 +139,25 @@ export interface Store {
   /** Extends a running action's lease; false when it was lost. */
   renewLease(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean>;
 
+  /** Records a multi-step fix's progress; only while `owner` holds the lease. */
+  saveProgress(id: string, progress: Record<string, unknown>, owner: string): Promise<void>;
+  /** Keeps a sealed secret for the requester; only while `owner` holds the lease. */
+  saveSealedSecret(id: string, secret: SealedSecret, owner: string): Promise<void>;
+  /** Hands over and forgets the sealed secret; undefined when none is waiting. */
+  takeSealedSecret(id: string, input: { actor: string; now: Date }): Promise<SealedSecret | undefined>;
+  /** Completed actions of `types` whose window closed and whose finalize step has not run. */
+  finalizable(types: string[], now: Date, limit: number): Promise<Action[]>;
+  /** Records the finalize step once; false when another engine did it first. */
+  markFinalized(id: string, version: number, input: { now: Date; message: string }): Promise<boolean>;
+
   getSettings(): Promise<RemediationSettings>;
   updateSettings(
     patch: Partial<RemediationSettings>,
     input: { actor: string; now: Date },
   ): Promise<RemediationSettings>;
+
+  getFixOptions(): Promise<FixOptions>;
+  updateFixOptions(patch: Partial<FixOptions>, input: { actor: string; now: Date }): Promise<FixOptions>;
 
   createToken(input: { role: Role; name: string; now: Date }): Promise<{ token: string; info: ApiToken }>;
   /** Resolves a presented token; undefined when unknown or revoked. */

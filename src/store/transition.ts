@@ -1,7 +1,13 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { RequestedOp } from '../domain/action.ts';
 import { conflict, notFound } from '../domain/errors.ts';
-import { checkRequest, checkTransition, type Operation, TRANSITIONS } from '../domain/lifecycle.ts';
+import {
+  checkRequest,
+  checkTransition,
+  type Operation,
+  REQUESTS,
+  TRANSITIONS,
+} from '../domain/lifecycle.ts';
 import { OPEN_STATUSES, type Status } from '../domain/status.ts';
 import { dataText, patchColumns, toAction } from './rows.ts';
 import type { ActionRow, Database } from './schema.ts';
@@ -42,7 +48,17 @@ export async function applyTransition(
     set.lease_owner = null;
     set.lease_expires_at = null;
   }
+  // A queued request the new status can no longer satisfy (execute on a rejected action)
+  // is dropped with the transition, or the engine would keep finding it.
+  const pending = row.requested_op as RequestedOp | null;
+  if (pending && !(REQUESTS[pending].from as readonly Status[]).includes(to)) {
+    set.requested_op = null;
+    set.requested_by = null;
+    set.requested_at = null;
+  }
+  if (!holdsWork && !pending) set.request_data = null;
   if (input.thenRequest) {
+    set.request_data = null;
     set.requested_op = input.thenRequest;
     set.requested_by = input.actor;
     set.requested_at = now;
@@ -111,6 +127,7 @@ export async function request(
     const now = input.now.toISOString();
     const set = {
       requested_op: op,
+      request_data: dataText(input.data ?? null),
       requested_by: input.actor,
       requested_at: now,
       updated_at: now,
@@ -137,7 +154,7 @@ export async function request(
         from_status: current.status,
         to_status: null,
         comment: input.comment ?? null,
-        data: dataText({ request: op }),
+        data: dataText({ request: op, ...(input.data?.force ? { force: true } : {}) }),
       })
       .execute();
     return { ...current, ...set };

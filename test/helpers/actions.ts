@@ -36,6 +36,8 @@ export function newAction(
       rollbackCalls: [],
       reversibility: { level: 'full' },
       warnings: [],
+      refusal: null,
+      input: null,
       alreadyCompliant: false,
       error: null,
     },

@@ -8,6 +8,8 @@ import pino from 'pino';
 import { createCatalog } from '../../src/catalog/index.ts';
 import { type CloudClients, createCloudClients } from '../../src/cloud/clients.ts';
 import { planFor } from '../../src/engine/plan.ts';
+import { contextWithoutLease } from '../../src/engine/fix-context.ts';
+import { DEFAULT_FIX_OPTIONS } from '../../src/domain/fix-options.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.ts';
 import type { NewAction } from '../../src/store/store.ts';
 import type { ResourceRef } from '../../src/domain/action.ts';
@@ -42,6 +44,11 @@ export async function startWorld() {
 }
 
 export type World = Awaited<ReturnType<typeof startWorld>>;
+
+/** A fix context outside any action, for driving a fix directly in a test. */
+export function directContext(world: World, params: Record<string, unknown> = {}) {
+  return contextWithoutLease(world.clients, silentLog, { params, options: DEFAULT_FIX_OPTIONS });
+}
 
 export function bucketRef(name: string): ResourceRef {
   return {
@@ -86,7 +93,7 @@ export function actionFor(world: World, type: string, bucket: string): NewAction
   const resource = bucketRef(bucket);
   return {
     type,
-    title: fix.title(resource),
+    title: fix.title(resource, {}),
     resource,
     source: {
       kind: 'vulnerability',
@@ -97,6 +104,6 @@ export function actionFor(world: World, type: string, bucket: string): NewAction
     },
     severity: 'high',
     risk: fix.risk,
-    plan: planFor(fix, resource, null),
+    plan: planFor(fix, resource, null, null),
   };
 }
