@@ -5,7 +5,7 @@ import { ApiError } from './api-error.ts';
 import { CONTROL_PREFIX, handleControl } from './control.ts';
 import { FaultTable, seededRandom } from './faults.ts';
 import { MutationLog } from './mutations.ts';
-import { createS3Module } from './s3/index.ts';
+import { createServiceModules } from './services.ts';
 import { DEMO_ACCOUNT, demoDocument } from './seed.ts';
 import { readSigner } from './signer.ts';
 import { emptyDocument, readStateFile, writeStateFile } from './state-file.ts';
@@ -63,7 +63,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     record: (change) => log.record(change, new Date()),
     now: () => new Date(),
   };
-  const modules: ServiceModule[] = [createS3Module(ctx)];
+  const modules: ServiceModule[] = createServiceModules(ctx);
   const fallback = modules[0] as ServiceModule;
 
   let defaultAccount = '';

@@ -130,10 +130,15 @@ export interface AccountState {
   /** Access key ids that act as this account. */
   accessKeyIds?: string[];
   regions: Record<string, RegionState>;
+  /** IAM is global: its users and keys belong to the account. Shape: the iam module's. */
+  iam?: unknown;
 }
 
+/** Each service module owns, types and checks its own slice. */
 export interface RegionState {
   s3?: { buckets: Record<string, BucketState> };
+  ec2?: unknown;
+  rds?: unknown;
 }
 
 export interface BucketState {

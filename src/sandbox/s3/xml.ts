@@ -1,4 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { escapeXml } from '../xml-escape.ts';
 import { malformedXml } from './errors.ts';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -11,17 +12,7 @@ const parser = new XMLParser({
   trimValues: true,
 });
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&apos;',
-};
-
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
+export { escapeXml };
 
 /** `<Name>value</Name>`, or nothing when the value is absent. */
 export function tag(name: string, value: string | number | boolean | undefined | null): string {

@@ -1,0 +1,11 @@
+import { createS3Module } from './s3/index.ts';
+import { createStsModule } from './sts/index.ts';
+import type { ServiceContext, ServiceModule } from './types.ts';
+
+/**
+ * Every emulated service. Requests go to the module named by their SigV4 signing scope;
+ * unsigned requests go to the first. Adding a service is one module and one line here.
+ */
+export function createServiceModules(ctx: ServiceContext): ServiceModule[] {
+  return [createS3Module(ctx), createStsModule()];
+}
