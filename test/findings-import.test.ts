@@ -112,7 +112,7 @@ describe('Prowler JSON-OCSF', () => {
 });
 
 describe('the demo findings file', () => {
-  const text = readFileSync(path.join(repoRoot, 'examples/demo-findings.ocsf.json'), 'utf8');
+  const text = readFileSync(path.join(repoRoot, 'examples/demo/s3.ocsf.json'), 'utf8');
   const { format, findings } = parseFindingsFile(text);
 
   it('imports as Prowler output for the demo account', () => {

@@ -1,4 +1,4 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -12,7 +12,8 @@ import { openStore } from '../store/connect.ts';
 import type { Store } from '../store/store.ts';
 import { ADMIN_TOKEN_FILE } from './context.ts';
 
-export const DEMO_FINDINGS = new URL('../../examples/demo-findings.ocsf.json', import.meta.url);
+/** Every findings file here is imported into an empty demo database, in name order. */
+export const DEMO_FINDINGS = new URL('../../examples/demo/', import.meta.url);
 export const SANDBOX_STATE_FILE = 'sandbox-state.json';
 
 export interface ServerOptions {
@@ -155,8 +156,12 @@ async function importDemoFindings(
 ): Promise<void> {
   const existing = await store.listActions({ limit: 1 });
   if (existing.items.length > 0) return;
-  const result = await service.importFindings(await readFile(DEMO_FINDINGS, 'utf8'), 'system:demo');
-  log.info({ counts: result.counts }, 'imported the demo findings');
+  const files = (await readdir(DEMO_FINDINGS)).filter((f) => f.endsWith('.json')).sort();
+  for (const file of files) {
+    const text = await readFile(new URL(file, DEMO_FINDINGS), 'utf8');
+    const result = await service.importFindings(text, 'system:demo');
+    log.info({ file, counts: result.counts }, 'imported demo findings');
+  }
 }
 
 function urlHost(host: string): string {

@@ -47,12 +47,20 @@ export function demoDocument(account = DEMO_ACCOUNT): StateDocument {
     'terraform-state-prod': bucket('2020-02-17T14:07:31Z', kms, FULL_BLOCK, 'Enabled'),
     'customer-uploads-prod': bucket('2022-01-11T16:20:05Z', SSE_S3, FULL_BLOCK, 'Enabled'),
   };
-  return {
+  const doc: StateDocument = {
     version: 1,
     defaultAccount: account,
     accounts: { [account]: { regions: { [DEMO_REGION]: { s3: { buckets } } } } },
   };
+  for (const seed of DEMO_SEEDS) seed(doc, account, DEMO_REGION);
+  return doc;
 }
+
+/** Adds one service's demo resources to the document. */
+export type DemoSeed = (doc: StateDocument, account: string, region: string) => void;
+
+/** The other services' demo resources; each service adds its own seed here. */
+const DEMO_SEEDS: DemoSeed[] = [];
 
 function bucket(
   createdAt: string,
