@@ -14,4 +14,6 @@ export interface NormalizedFinding {
   resource: ResourceRef;
   /** Standards and control ids the finding is related to, e.g. `AFSBP S3.4`. */
   related: string[];
+  /** The scanner's own description of the resource (ASFF `Resources[].Details`), if any. */
+  details?: Record<string, unknown>;
 }

@@ -14,6 +14,14 @@ export interface CheckMapping {
   resourceType: string;
   /** Catalog fix type. */
   fixType: string;
+  /** What the fix is asked to do for this check, e.g. `{ ports: [22] }`. */
+  params?: Record<string, unknown> | ((finding: NormalizedFinding) => Record<string, unknown>);
+}
+
+/** The fix a finding calls for, and what the fix is asked to do. */
+export interface FixRequest {
+  type: string;
+  params: Record<string, unknown>;
 }
 
 const S3_BUCKET = 'AwsS3Bucket';
@@ -71,6 +79,14 @@ export const SUPPORTED_CHECK_IDS: readonly string[] = Object.freeze([
  * passed findings.
  */
 export function fixTypeFor(finding: NormalizedFinding): string | undefined {
+  return fixRequestFor(finding)?.type;
+}
+
+/** Like `fixTypeFor`, with the parameters the check implies. */
+export function fixRequestFor(finding: NormalizedFinding): FixRequest | undefined {
   const candidates = BY_CHECK.get(`${finding.source.origin}\u0000${finding.source.checkId}`);
-  return candidates?.find((row) => row.resourceType === finding.resource.type)?.fixType;
+  const row = candidates?.find((r) => r.resourceType === finding.resource.type);
+  if (!row) return undefined;
+  const params = typeof row.params === 'function' ? row.params(finding) : (row.params ?? {});
+  return { type: row.fixType, params };
 }

@@ -2,7 +2,7 @@ import type { Catalog } from '../catalog/index.ts';
 import type { Fix } from '../catalog/fix.ts';
 import type { NormalizedFinding } from '../domain/finding.ts';
 import { parseFindingsFile } from '../findings/import.ts';
-import { fixTypeFor } from '../findings/mapping.ts';
+import { fixRequestFor } from '../findings/mapping.ts';
 import type { NewAction, Store } from '../store/store.ts';
 import { newAction } from './new-action.ts';
 
@@ -59,13 +59,14 @@ export async function importFindings(text: string, deps: ImportDeps): Promise<Im
   for (const finding of findings) {
     countStatus(counts, finding);
     if (finding.status !== 'failed') continue;
-    const fix = supportedFix(deps.catalog, finding);
-    if (!fix) {
+    const supported = supportedFix(deps.catalog, finding);
+    if (!supported) {
       counts.unsupported += 1;
       continue;
     }
     counts.supported += 1;
-    planned.push(newAction(fix, finding.resource, finding.source, finding.severity));
+    const { fix, params } = supported;
+    planned.push(newAction(fix, finding.resource, finding.source, finding.severity, params));
   }
 
   const actions: ImportResult['actions'] = [];
@@ -90,8 +91,14 @@ function countStatus(counts: ImportCounts, finding: NormalizedFinding): void {
 }
 
 /** A fix that applies to this finding's resource, if the catalog has one. */
-function supportedFix(catalog: Catalog, finding: NormalizedFinding): Fix | undefined {
-  const type = fixTypeFor(finding);
-  const fix = type ? catalog.get(type) : undefined;
-  return fix && fix.resourceType === finding.resource.type ? fix : undefined;
+function supportedFix(
+  catalog: Catalog,
+  finding: NormalizedFinding,
+): { fix: Fix; params: Record<string, unknown> } | undefined {
+  const request = fixRequestFor(finding);
+  const fix = request ? catalog.get(request.type) : undefined;
+  if (!fix || !request) return undefined;
+  const accepts = fix.resourceType === finding.resource.type ||
+    fix.alsoAccepts?.includes(finding.resource.type);
+  return accepts ? { fix, params: request.params } : undefined;
 }
