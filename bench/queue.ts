@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { SEVERITIES, STATUSES } from '../src/domain/status.ts';
 import { openStore } from '../src/store/connect.ts';
+import { SUMMARY_COLUMNS } from '../src/store/rows.ts';
 import type { ActionQuery } from '../src/store/store.ts';
 
 const percentile = (sorted: number[], p: number) =>
@@ -70,7 +71,7 @@ export async function queueBench(n: number, rounds: number) {
     limit: 50,
   };
   const bare = raw.prepare(
-    `SELECT * FROM actions WHERE status IN (?, ?) AND severity IN (?, ?)
+    `SELECT ${SUMMARY_COLUMNS.join(', ')} FROM actions WHERE status IN (?, ?) AND severity IN (?, ?)
      AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT 51`,
   );
   const storeTimes: number[] = [];

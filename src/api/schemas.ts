@@ -126,6 +126,33 @@ export const actionSchema = {
   },
 } as const;
 
+const SUMMARY_FIELDS = [
+  'id',
+  'type',
+  'title',
+  'resource',
+  'source',
+  'severity',
+  'risk',
+  'status',
+  'error',
+  'requestedOp',
+  'attempt',
+  'createdAt',
+  'updatedAt',
+  'approvedBy',
+  'completedAt',
+  'rollbackDeadline',
+  'version',
+] as const;
+
+/** A queue row: the action without its plan, snapshot and results (GET /actions/:id has them). */
+export const actionSummarySchema = {
+  $id: 'ActionSummary',
+  type: 'object',
+  properties: Object.fromEntries(SUMMARY_FIELDS.map((f) => [f, actionSchema.properties[f]])),
+} as const;
+
 export const eventSchema = {
   $id: 'AuditEvent',
   type: 'object',
@@ -164,7 +191,13 @@ export const errorSchema = {
 } as const;
 
 /** Registered on the app so responses and the OpenAPI document can refer to them. */
-export const sharedSchemas = [actionSchema, eventSchema, settingsSchema, errorSchema];
+export const sharedSchemas = [
+  actionSchema,
+  actionSummarySchema,
+  eventSchema,
+  settingsSchema,
+  errorSchema,
+];
 
 export const ref = (id: string) => ({ $ref: `${id}#` }) as const;
 

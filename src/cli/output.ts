@@ -1,4 +1,4 @@
-import type { Action, AuditEvent, PlannedCall } from '../domain/action.ts';
+import type { Action, ActionSummary, AuditEvent, PlannedCall } from '../domain/action.ts';
 import type { RemediationSettings } from '../domain/settings.ts';
 import type { ImportResult } from '../service/import.ts';
 import type { Page } from '../store/store.ts';
@@ -16,7 +16,7 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
-export function formatActionList(page: Page<Action>): string {
+export function formatActionList(page: Page<ActionSummary>): string {
   if (page.items.length === 0) return 'no actions match\n';
   const rows = page.items.map((a) => [
     a.id,

@@ -127,6 +127,28 @@ export interface Action {
   version: number;
 }
 
+/** What the queue shows for each action; the plan, snapshot and results stay on the detail. */
+export type ActionSummary = Pick<
+  Action,
+  | 'id'
+  | 'type'
+  | 'title'
+  | 'resource'
+  | 'source'
+  | 'severity'
+  | 'risk'
+  | 'status'
+  | 'error'
+  | 'requestedOp'
+  | 'attempt'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'approvedBy'
+  | 'completedAt'
+  | 'rollbackDeadline'
+  | 'version'
+>;
+
 export type EventType = 'transition' | 'comment' | 'request' | 'note' | 'settings' | 'finalize';
 
 /** One entry of an action's audit trail. */

@@ -1,4 +1,10 @@
-import type { Action, AuditEvent, RequestedOp, ResourceRef } from '../domain/action.ts';
+import type {
+  Action,
+  ActionSummary,
+  AuditEvent,
+  RequestedOp,
+  ResourceRef,
+} from '../domain/action.ts';
 import { AppError, conflict, invalidInput, notFound } from '../domain/errors.ts';
 import { checkRequest, checkTransition } from '../domain/lifecycle.ts';
 import type { RemediationSettings } from '../domain/settings.ts';
@@ -187,7 +193,7 @@ export function createRemediationService(opts: RemediationServiceOptions) {
       return { action, events: await store.events(id) };
     },
 
-    list(query: ActionQuery): Promise<Page<Action>> {
+    list(query: ActionQuery): Promise<Page<ActionSummary>> {
       return store.listActions(query);
     },
 

@@ -1,11 +1,11 @@
 import { type Kysely, sql } from 'kysely';
-import type { Action } from '../domain/action.ts';
+import type { ActionSummary } from '../domain/action.ts';
 import { invalidInput } from '../domain/errors.ts';
-import { toAction } from './rows.ts';
-import type { ActionRow, Database } from './schema.ts';
+import { SUMMARY_COLUMNS, type SummaryRow, toSummary } from './rows.ts';
+import type { Database } from './schema.ts';
 import type { ActionQuery, Page, SortField } from './store.ts';
 
-const COLUMN: Record<SortField, keyof ActionRow & string> = {
+const COLUMN: Record<SortField, keyof SummaryRow & string> = {
   created: 'created_at',
   updated: 'updated_at',
   severity: 'severity_rank',
@@ -20,7 +20,7 @@ export const MAX_PAGE = 500;
  * One page of the queue. Keyset pagination on (sort column, id) keeps every page as
  * cheap as the first, however deep the caller goes.
  */
-export async function listActions(db: Kysely<Database>, query: ActionQuery): Promise<Page<Action>> {
+export async function listActions(db: Kysely<Database>, query: ActionQuery): Promise<Page<ActionSummary>> {
   const sort = query.sort ?? 'created';
   const column = COLUMN[sort];
   const order = query.order ?? 'desc';
@@ -29,7 +29,7 @@ export async function listActions(db: Kysely<Database>, query: ActionQuery): Pro
     throw invalidInput(`limit must be a whole number from 1 to ${MAX_PAGE}, got ${limit}`);
   }
 
-  let q = db.selectFrom('actions').selectAll();
+  let q = db.selectFrom('actions').select(SUMMARY_COLUMNS);
   if (query.status?.length) q = q.where('status', 'in', query.status);
   if (query.severity?.length) q = q.where('severity', 'in', query.severity);
   if (query.sourceKind?.length) q = q.where('source_kind', 'in', query.sourceKind);
@@ -56,7 +56,7 @@ export async function listActions(db: Kysely<Database>, query: ActionQuery): Pro
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   const nextCursor = rows.length > limit && last ? encodeCursor(sort, last[column], last.id) : null;
-  return { items: items.map(toAction), nextCursor };
+  return { items: items.map(toSummary), nextCursor };
 }
 
 function escapeLike(text: string): string {

@@ -1,10 +1,84 @@
-import type { Action, AuditEvent, EventType, RequestedOp } from '../domain/action.ts';
+import type {
+  Action,
+  ActionSummary,
+  AuditEvent,
+  EventType,
+  RequestedOp,
+} from '../domain/action.ts';
 import type { Risk, Severity, SourceKind, Status } from '../domain/status.ts';
 import type { ActionRow, EventRow } from './schema.ts';
 import type { ActionPatch } from './store.ts';
 
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 const text = (value: unknown): string | null => (value == null ? null : JSON.stringify(value));
+
+/** The columns a queue page reads. */
+export const SUMMARY_COLUMNS = [
+  'id',
+  'type',
+  'title',
+  'resource_provider',
+  'resource_account',
+  'resource_region',
+  'resource_type',
+  'resource_id',
+  'resource_name',
+  'source_kind',
+  'source_finding_id',
+  'source_title',
+  'source_origin',
+  'source_check_id',
+  'severity',
+  'severity_rank',
+  'risk',
+  'status',
+  'error',
+  'requested_op',
+  'attempt',
+  'created_at',
+  'updated_at',
+  'approved_by',
+  'completed_at',
+  'rollback_deadline',
+  'version',
+] as const satisfies readonly (keyof ActionRow)[];
+
+export type SummaryRow = Pick<ActionRow, (typeof SUMMARY_COLUMNS)[number]>;
+
+export function toSummary(row: SummaryRow): ActionSummary {
+  return {
+    id: row.id,
+    type: row.type,
+    title: row.title,
+    resource: {
+      provider: row.resource_provider as 'aws' | 'kubernetes',
+      account: row.resource_account,
+      region: row.resource_region,
+      type: row.resource_type,
+      id: row.resource_id,
+      name: row.resource_name,
+    },
+    source: {
+      kind: row.source_kind as SourceKind,
+      findingId: row.source_finding_id,
+      title: row.source_title,
+      origin: row.source_origin,
+      checkId: row.source_check_id,
+    },
+    severity: row.severity as Severity,
+    risk: row.risk as Risk,
+    status: row.status as Status,
+    error: json(row.error),
+    requestedOp: row.requested_op as RequestedOp | null,
+    attempt: Number(row.attempt),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    approvedBy: row.approved_by,
+    completedAt: row.completed_at,
+    rollbackDeadline: row.rollback_deadline,
+    version: Number(row.version),
+  };
+}
 
 export function toAction(row: ActionRow): Action {
   return {

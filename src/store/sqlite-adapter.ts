@@ -1,4 +1,4 @@
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
 /**
@@ -6,16 +6,19 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
  * Two differences matter: node:sqlite takes parameters spread rather than as an array,
  * and it has no `reader` flag, so a statement that returns columns is treated as one.
  */
-export function adaptNodeSqlite(db: DatabaseSync): SqliteDatabase {
+export function adaptNodeSqlite(db: DatabaseSync, group?: GroupCommit): SqliteDatabase {
   // Kysely prepares every query it runs; the product runs the same few dozen shapes over
   // and over, so keeping their prepared statements saves most of the per-query cost.
   const cache = new Map<string, SqliteStatement>();
+  const nested = group ? savepoints(db) : undefined;
   return {
     close: () => {
       cache.clear();
       db.close();
     },
     prepare: (sql) => {
+      const inGroup = nested && group?.open() ? nested[sql] : undefined;
+      if (inGroup) return inGroup;
       let statement = cache.get(sql);
       if (!statement) {
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
@@ -28,6 +31,33 @@ export function adaptNodeSqlite(db: DatabaseSync): SqliteDatabase {
 }
 
 const STATEMENT_CACHE_SIZE = 500;
+
+/** Tells the adapter that an outer transaction is open, so a store call's own becomes nested. */
+export interface GroupCommit {
+  open(): boolean;
+}
+
+/**
+ * Inside a group commit, Kysely's begin, commit and rollback of one store call become a
+ * savepoint: the call still succeeds or fails alone, but the disk is synced once for the
+ * whole group.
+ */
+function savepoints(db: DatabaseSync): Record<string, SqliteStatement> {
+  const exec = (sql: string): SqliteStatement => ({
+    reader: false,
+    all: () => [],
+    run: () => {
+      db.exec(sql);
+      return { changes: 0, lastInsertRowid: 0 };
+    },
+    iterate: () => [][Symbol.iterator](),
+  });
+  return {
+    begin: exec('SAVEPOINT store_call'),
+    commit: exec('RELEASE store_call'),
+    rollback: exec('ROLLBACK TO store_call; RELEASE store_call'),
+  };
+}
 
 type Param = import('node:sqlite').SQLInputValue;
 
@@ -49,15 +79,4 @@ function toSqlite(value: unknown): unknown {
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (value === undefined) return null;
   return value;
-}
-
-export function openSqliteFile(path: string): DatabaseSync {
-  const db = new DatabaseSync(path);
-  // WAL lets readers proceed during a write; FULL sync keeps every committed approval,
-  // snapshot and audit event through a power loss, not only a process crash.
-  db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = FULL');
-  db.exec('PRAGMA busy_timeout = 5000');
-  db.exec('PRAGMA foreign_keys = ON');
-  return db;
 }

@@ -1,6 +1,7 @@
 import type {
   Action,
   ActionError,
+  ActionSummary,
   ActionOutcome,
   AuditEvent,
   Plan,
@@ -111,7 +112,8 @@ export interface Store {
     opts: { actor: string; now: Date; requireApproval: boolean },
   ): Promise<CreateResult>;
   getAction(id: string): Promise<Action | undefined>;
-  listActions(query: ActionQuery): Promise<Page<Action>>;
+  /** One page of the queue, as summaries. */
+  listActions(query: ActionQuery): Promise<Page<ActionSummary>>;
   countByStatus(): Promise<Record<Status, number>>;
   events(actionId: string): Promise<AuditEvent[]>;
 

@@ -46,7 +46,7 @@ export async function actionRoutes(
         200: {
           type: 'object',
           properties: {
-            items: { type: 'array', items: ref('Action') },
+            items: { type: 'array', items: ref('ActionSummary') },
             nextCursor: { type: ['string', 'null'] },
           },
         },

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import type { Action, AuditEvent } from '../../domain/action.ts';
+import type { Action, ActionSummary, AuditEvent } from '../../domain/action.ts';
 import { SEVERITIES, SOURCE_KINDS } from '../../domain/status.ts';
 import type { Page } from '../../store/store.ts';
 import { SORT_FIELDS } from '../../store/store.ts';
@@ -29,7 +29,7 @@ export function registerRemediation(program: Command, ctx: CliContext): void {
     .option('--limit <n>', 'page size, 1 to 500', parsePositiveInt)
     .option('--cursor <cursor>', 'the next page, as printed after a page')
     .action(async (o: Record<string, string | number | undefined>) => {
-      const page = await ctx.client().get<Page<Action>>('/actions', {
+      const page = await ctx.client().get<Page<ActionSummary>>('/actions', {
         status: o.status,
         severity: o.severity,
         sourceKind: o.sourceKind,

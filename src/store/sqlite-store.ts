@@ -1,0 +1,117 @@
+import { Worker } from 'node:worker_threads';
+import { AppError, type ErrorCode } from '../domain/errors.ts';
+import type { StoreCall, StoreReply } from './sqlite-worker.ts';
+import type { Store } from './store.ts';
+
+type Method = Exclude<keyof Store, 'engine'>;
+
+/** Every store operation, forwarded as is; `satisfies` keeps this list complete. */
+const METHODS = {
+  close: true,
+  createAction: true,
+  getAction: true,
+  listActions: true,
+  countByStatus: true,
+  events: true,
+  transition: true,
+  request: true,
+  comment: true,
+  updatePlan: true,
+  saveSnapshot: true,
+  unplanned: true,
+  claim: true,
+  stranded: true,
+  takeOver: true,
+  renewLease: true,
+  saveProgress: true,
+  saveSealedSecret: true,
+  takeSealedSecret: true,
+  finalizable: true,
+  markFinalized: true,
+  getSettings: true,
+  updateSettings: true,
+  getFixOptions: true,
+  updateFixOptions: true,
+  createToken: true,
+  findToken: true,
+  countTokens: true,
+} as const satisfies Record<Method, true>;
+
+type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+
+/**
+ * The SQLite store, served from a worker thread (sqlite-worker.ts). To its callers it is
+ * the same `Store` as the PostgreSQL one: errors keep their codes and messages.
+ */
+export async function openSqliteStore(path: string): Promise<SqliteStore> {
+  const worker = new Worker(new URL('./sqlite-worker.ts', import.meta.url), {
+    workerData: { path },
+  });
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let closed = false;
+
+  const failAll = (error: Error) => {
+    for (const waiting of pending.values()) waiting.reject(error);
+    pending.clear();
+  };
+  worker.on('message', (reply: StoreReply) => {
+    const waiting = pending.get(reply.id);
+    pending.delete(reply.id);
+    if (!waiting) return;
+    if ('error' in reply) waiting.reject(rebuild(reply.error));
+    else waiting.resolve(reply.result);
+  });
+  worker.on('error', failAll);
+  worker.on('exit', (code) => {
+    closed = true;
+    failAll(new Error(`the SQLite store's worker stopped (exit code ${code})`));
+  });
+
+  const send = (call: Omit<StoreCall, 'id'> & { id?: number }) =>
+    new Promise<unknown>((resolve, reject) => {
+      if (closed) return reject(new Error('the SQLite store is closed'));
+      const id = call.id ?? nextId++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...call, id });
+    });
+
+  // The worker migrates the file, then answers the call numbered 0.
+  await new Promise<unknown>((resolve, reject) => pending.set(0, { resolve, reject })).catch(
+    async (error: unknown) => {
+      await worker.terminate();
+      throw error;
+    },
+  );
+
+  const store = { engine: 'sqlite' } as SqliteStore;
+  for (const method of Object.keys(METHODS) as Method[]) {
+    Object.assign(store, {
+      [method]: (...args: unknown[]) => send({ method, args } as StoreCall),
+    });
+  }
+  store.close = async () => {
+    if (closed) return;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.postMessage('close');
+    await exited;
+  };
+  store.rawQuery = (sql, params = []) => send({ raw: sql, params } as StoreCall) as Promise<unknown[]>;
+  return store;
+}
+
+export interface SqliteStore extends Store {
+  /** Runs one SQL statement directly on the worker's connection; for benchmarks and diagnostics. */
+  rawQuery(sql: string, params?: unknown[]): Promise<unknown[]>;
+}
+
+function rebuild(error: Extract<StoreReply, { error: unknown }>['error']): Error {
+  if (error.app) {
+    return new AppError(
+      error.code as ErrorCode,
+      error.message,
+      error.details as Record<string, unknown> | undefined,
+    );
+  }
+  return Object.assign(new Error(error.message), { code: error.code });
+}
