@@ -179,6 +179,38 @@ export const settingsSchema = {
   },
 } as const;
 
+const k8sQuantity = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$' } as const;
+
+const fixOptionProperties = {
+  ec2AuthorizedPorts: {
+    type: 'array',
+    items: { type: 'integer', minimum: 0, maximum: 65535 },
+    description: 'ports that stay open to the internet for "all but the authorized" findings',
+  },
+  rdsApplyImmediately: { type: 'boolean' },
+  rdsBackupRetentionDays: { type: 'integer', minimum: 1, maximum: 35 },
+  rdsKmsKeyId: { type: 'string', minLength: 1 },
+  k8sCpuRequest: k8sQuantity,
+  k8sMemoryRequest: k8sQuantity,
+  k8sCpuLimit: k8sQuantity,
+  k8sMemoryLimit: k8sQuantity,
+  k8sPodSecurityLevel: { type: 'string', enum: ['privileged', 'baseline', 'restricted'] },
+  k8sPodSecurityVersion: { type: 'string', pattern: '^(latest|v1\\.[0-9]+)$' },
+} as const;
+
+export const fixOptionsSchema = {
+  $id: 'FixOptions',
+  type: 'object',
+  properties: fixOptionProperties,
+} as const;
+
+export const fixOptionsBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: fixOptionProperties,
+} as const;
+
 export const errorSchema = {
   $id: 'Error',
   type: 'object',
@@ -196,6 +228,7 @@ export const sharedSchemas = [
   actionSummarySchema,
   eventSchema,
   settingsSchema,
+  fixOptionsSchema,
   errorSchema,
 ];
 

@@ -1,4 +1,5 @@
 import type { Action, ActionSummary, AuditEvent, PlannedCall } from '../domain/action.ts';
+import type { FixOptions } from '../domain/fix-options.ts';
 import type { RemediationSettings } from '../domain/settings.ts';
 import type { ImportResult } from '../service/import.ts';
 import type { Page } from '../store/store.ts';
@@ -110,13 +111,13 @@ export function formatImport(result: ImportResult): string {
   return `format: ${result.format}\n${table(header, [values])}`;
 }
 
-export function formatSettings(settings: RemediationSettings): string {
+/** Any flat group of settings, one row each; lists are comma-separated. */
+export function formatSettings(settings: RemediationSettings | FixOptions): string {
   return table(
     ['SETTING', 'VALUE'],
-    [
-      ['requireApproval', String(settings.requireApproval)],
-      ['autoExecute', String(settings.autoExecute)],
-      ['rollbackWindowMinutes', String(settings.rollbackWindowMinutes)],
-    ],
+    Object.entries(settings).map(([key, value]) => [
+      key,
+      Array.isArray(value) ? value.join(',') : String(value),
+    ]),
   );
 }

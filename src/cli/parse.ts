@@ -22,3 +22,13 @@ export function parsePort(value: string): number {
   }
   return n;
 }
+
+/** `80,443`: whole numbers from 0 to 65535. */
+export function parsePortList(value: string): number[] {
+  const parts = value.split(',').map((p) => p.trim()).filter(Boolean);
+  const ports = parts.map(Number);
+  if (ports.length === 0 || ports.some((p) => !Number.isInteger(p) || p < 0 || p > 65535)) {
+    throw new InvalidArgumentError(`expected comma-separated ports from 0 to 65535, got "${value}".`);
+  }
+  return ports;
+}

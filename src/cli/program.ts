@@ -5,6 +5,7 @@ import { registerRemediation } from './commands/remediation.ts';
 import { registerSandbox } from './commands/sandbox.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSettings } from './commands/settings.ts';
+import { registerIamPolicy } from './commands/iam-policy.ts';
 import { registerTokens } from './commands/tokens.ts';
 
 export const EXIT_FAILURE = 1;
@@ -37,6 +38,7 @@ export function buildProgram(io: Io): Command {
   registerSettings(program, ctx);
   registerTokens(program, ctx);
   registerSandbox(program, ctx);
+  registerIamPolicy(program, ctx);
   return program;
 }
 

@@ -7,6 +7,7 @@ import type {
 } from '../domain/action.ts';
 import { AppError, conflict, invalidInput, notFound } from '../domain/errors.ts';
 import { checkRequest, checkTransition } from '../domain/lifecycle.ts';
+import { type FixOptions, parseFixOptionsPatch } from '../domain/fix-options.ts';
 import type { RemediationSettings } from '../domain/settings.ts';
 import { parseSettingsPatch, windowOpen } from '../domain/settings.ts';
 import type { Severity, SourceKind, Status } from '../domain/status.ts';
@@ -207,6 +208,15 @@ export function createRemediationService(opts: RemediationServiceOptions) {
 
     async updateSettings(patch: unknown, actor: string): Promise<RemediationSettings> {
       return store.updateSettings(parseSettingsPatch(patch), { actor, now: clock() });
+    },
+
+    getFixOptions(): Promise<FixOptions> {
+      return store.getFixOptions();
+    },
+
+    /** New plans use the new options; plans already made keep the ones they were made with. */
+    async updateFixOptions(patch: unknown, actor: string): Promise<FixOptions> {
+      return store.updateFixOptions(parseFixOptionsPatch(patch), { actor, now: clock() });
     },
   };
 }

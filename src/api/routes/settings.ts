@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RemediationService } from '../../service/remediation.ts';
 import { actorOf } from '../auth.ts';
-import { errorResponses, ref, settingsBody } from '../schemas.ts';
+import { errorResponses, fixOptionsBody, ref, settingsBody } from '../schemas.ts';
 
 export async function settingsRoutes(
   app: FastifyInstance,
@@ -25,5 +25,24 @@ export async function settingsRoutes(
       response,
     },
     handler: (request) => opts.service.updateSettings(request.body, actorOf(request)),
+  });
+
+  const options = { 200: ref('FixOptions'), ...errorResponses };
+
+  app.get('/settings/fixes', {
+    config: { role: 'viewer' },
+    schema: { tags, summary: 'The options that shape what some fixes do', response: options },
+    handler: () => opts.service.getFixOptions(),
+  });
+
+  app.put<{ Body: Record<string, unknown> }>('/settings/fixes', {
+    config: { role: 'admin' },
+    schema: {
+      tags,
+      summary: 'Change some fix options; plans made before keep the options they were made with',
+      body: fixOptionsBody,
+      response: options,
+    },
+    handler: (request) => opts.service.updateFixOptions(request.body, actorOf(request)),
   });
 }

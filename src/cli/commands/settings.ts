@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import type { FixOptions } from '../../domain/fix-options.ts';
 import type { RemediationSettings } from '../../domain/settings.ts';
 import type { CliContext } from '../context.ts';
 import { formatSettings } from '../output.ts';
-import { parseBoolean, parsePositiveInt } from '../parse.ts';
+import { parseBoolean, parsePortList, parsePositiveInt } from '../parse.ts';
 
 interface SetOptions {
   requireApproval?: boolean;
@@ -47,4 +48,47 @@ export function registerSettings(program: Command, ctx: CliContext): void {
       const updated = await ctx.client().put<RemediationSettings>('/settings/remediation', patch);
       ctx.show(updated, formatSettings);
     });
+
+  const fixes = settings
+    .command('fixes')
+    .description('options that shape what some fixes do (ports, RDS, Kubernetes defaults)');
+
+  fixes
+    .command('get')
+    .description('show the fix options')
+    .action(async () => {
+      ctx.show(await ctx.client().get<FixOptions>('/settings/fixes'), formatSettings);
+    });
+
+  const set = fixes
+    .command('set')
+    .description('change some fix options (admin); plans already made keep their options');
+  for (const [flag, , help, parse] of FIX_FLAGS) set.option(flag, help, parse);
+  set.action(async (o: Record<string, unknown>) => {
+    const patch: Record<string, unknown> = {};
+    for (const [, key] of FIX_FLAGS) if (o[key] !== undefined) patch[key] = o[key];
+    if (Object.keys(patch).length === 0) {
+      const flags = FIX_FLAGS.map(([flag]) => flag.split(' ')[0]).join(', ');
+      throw new Error(`nothing to change; give one of ${flags}`);
+    }
+    ctx.show(await ctx.client().put<FixOptions>('/settings/fixes', patch), formatSettings);
+  });
 }
+
+const text = (value: string) => value;
+
+type FixFlag = [flag: string, key: keyof FixOptions, help: string, parse: (v: string) => unknown];
+
+/** Commander turns each flag into the camel-case option key beside it. */
+const FIX_FLAGS: FixFlag[] = [
+  ['--ec2-authorized-ports <ports>', 'ec2AuthorizedPorts', 'left open, e.g. 80,443', parsePortList],
+  ['--rds-apply-immediately <bool>', 'rdsApplyImmediately', 'true|false', parseBoolean],
+  ['--rds-backup-retention-days <days>', 'rdsBackupRetentionDays', '1 to 35', parsePositiveInt],
+  ['--rds-kms-key-id <key>', 'rdsKmsKeyId', 'KMS key id, ARN or alias', text],
+  ['--k8s-cpu-request <quantity>', 'k8sCpuRequest', 'e.g. 100m', text],
+  ['--k8s-memory-request <quantity>', 'k8sMemoryRequest', 'e.g. 128Mi', text],
+  ['--k8s-cpu-limit <quantity>', 'k8sCpuLimit', 'e.g. 500m', text],
+  ['--k8s-memory-limit <quantity>', 'k8sMemoryLimit', 'e.g. 512Mi', text],
+  ['--k8s-pod-security-level <level>', 'k8sPodSecurityLevel', 'privileged|baseline|restricted', text],
+  ['--k8s-pod-security-version <version>', 'k8sPodSecurityVersion', 'latest or v1.N', text],
+];
