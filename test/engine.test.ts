@@ -192,6 +192,29 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     expect(event.data).toMatchObject({ expected: { encryption: {} }, live: { encryption: {} } });
   });
 
+  it('overwrites a change made after the fix only when an admin forces it', async () => {
+    const name = await bucket();
+    const approved = await approvedAction('s3.enable-default-encryption', name);
+    await run(approved.id);
+    await encryptWithKms(world, name);
+    await store.request(approved.id, 'rollback', {
+      actor: 'token:admin',
+      now: new Date(),
+      data: { force: true },
+    });
+    worker.wake();
+    const forced = await waitFor(approved.id, SETTLED);
+    expect(forced).toMatchObject({ status: 'rolled_back', error: null });
+    expect(await encryptionOf(world, name)).toBeNull();
+    const events = await store.events(approved.id);
+    expect(events.find((e) => e.type === 'request' && e.data?.request === 'rollback')?.data)
+      .toMatchObject({ force: true });
+    expect(events.at(-1)).toMatchObject({
+      to: 'rolled_back',
+      data: { forced: true, overwritten: { encryption: { rules: [{}] } } },
+    });
+  });
+
   describe('after a crash', () => {
     /** Leaves an action executing under a lease nobody will renew, as a killed process does. */
     async function strand(type: string, name: string, opts: { snapshot: boolean }) {
