@@ -217,8 +217,8 @@ describe('actions', () => {
   });
 
   it('counts actions by status', async () => {
-    await suggest('c1');
-    await suggest('c2');
+    await suggest('counted-1');
+    await suggest('counted-2');
     const res = await api.call('GET', '/api/v1/actions/counts', { as: 'viewer' });
     expect(res.status).toBe(200);
     expect(res.body.total).toBe(2);

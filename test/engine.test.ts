@@ -215,6 +215,29 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     });
   });
 
+  it('makes no change once another engine has taken the action over', async () => {
+    const name = await bucket();
+    const approved = await approvedAction('s3.enable-default-encryption', name);
+    await run(approved.id);
+    world.sandbox.injectFault({ service: 's3', operation: 'GetBucketEncryption', kind: 'latency', ms: 400 });
+    await store.request(approved.id, 'rollback', { actor: 'token:admin', now: new Date() });
+    worker.wake();
+    let claimed = (await store.getAction(approved.id))!;
+    while (claimed.status !== 'rolling_back') {
+      await new Promise((r) => setTimeout(r, 10));
+      claimed = (await store.getAction(approved.id))!;
+    }
+    expect(await store.takeOver(approved.id, claimed.version, 'other-engine', new Date(), 60_000))
+      .toBe(true);
+    await new Promise((r) => setTimeout(r, 800));
+    const deletes = world.sandbox
+      .mutations()
+      .filter((m) => m.resource === name && m.operation === 'DeleteBucketEncryption');
+    expect(deletes).toHaveLength(0);
+    expect((await store.getAction(approved.id))!.status).toBe('rolling_back');
+    expect(await encryptionOf(world, name)).not.toBeNull();
+  });
+
   describe('after a crash', () => {
     /** Leaves an action executing under a lease nobody will renew, as a killed process does. */
     async function strand(type: string, name: string, opts: { snapshot: boolean }) {

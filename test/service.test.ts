@@ -199,3 +199,73 @@ describe('remediation service', () => {
     });
   });
 });
+
+describe('remediation service edge cases', () => {
+  it('lets an admin approve an action made while approval was off', async () => {
+    await service.updateSettings({ requireApproval: false }, 'token:admin');
+    const { action } = await suggest('made-without-approval');
+    expect(action.status).toBe('suggested');
+    await service.updateSettings({ requireApproval: true }, 'token:admin');
+
+    const refused = await refusal(service.execute(action.id, 'token:admin'));
+    expect(refused.code).toBe('conflict');
+    const approved = await service.approve(action.id, 'token:admin', 'reviewed after the change');
+    expect(approved.status).toBe('approved');
+    expect((await service.execute(action.id, 'token:admin')).requestedOp).toBe('execute');
+  });
+
+  it('refuses to roll back an action that changed nothing, and says why', async () => {
+    const { action } = await suggest('already-fine');
+    await service.approve(action.id, 'token:admin');
+    await service.execute(action.id, 'token:admin');
+    await store.claim(OWNER, { now, leaseMs: 60_000, limit: 10 });
+    await store.transition(action.id, 'complete', {
+      actor: 'system',
+      now,
+      leaseOwner: OWNER,
+      patch: {
+        completedAt: now.toISOString(),
+        result: { kind: 'already_compliant', message: 'nothing to do' },
+      },
+    });
+    const refused = await refusal(service.rollback(action.id, 'token:admin'));
+    expect(refused.code).toBe('conflict');
+    expect(refused.message).toMatch(/changed nothing .* nothing to roll back/);
+    expect((await store.getAction(action.id))!.requestedOp).toBeNull();
+  });
+});
+
+describe('resource references', () => {
+  const attempt = (resource: Record<string, string>) =>
+    refusal(
+      service.suggest(
+        { type: ENCRYPTION_FIX, resource: { type: 'AwsS3Bucket', ...resource } as never },
+        'token:ops',
+      ),
+    );
+
+  it.each([
+    [{ id: 'arn:aws:s3:::terraform-state-prod', name: 'ml-training-data' }, /does not match its ARN/],
+    [{ id: 'arn:aws:iam::111122223333:user/ml-training-data' }, /not the ARN of a AwsS3Bucket/],
+    [{ id: 'arn:aws:s3:::bucket/key' }, /not the ARN of a AwsS3Bucket/],
+    [{ id: 'arn:aws:s3:::' }, /not an ARN/],
+    [{ id: 'not-an-arn' }, /not an ARN/],
+    [{ id: 'arn:aws:s3:::fine-bucket', account: 'abc' }, /12-digit/],
+    [{ id: 'arn:aws:s3:::fine-bucket', region: 'mars-1' }, /not an AWS region/],
+  ])('refuses %j and writes nothing', async (resource, message) => {
+    const error = await attempt(resource);
+    expect(error.code).toBe('invalid_input');
+    expect(error.message).toMatch(message);
+    expect((await store.countByStatus()).pending_approval).toBe(0);
+  });
+
+  it('refuses a whole findings file when one finding names the wrong bucket', async () => {
+    const text = prowlerFile([
+      { check: ENCRYPTION_CHECK, bucket: 'good-bucket' },
+      { check: ENCRYPTION_CHECK, bucket: 'other-bucket', name: 'finance-exports' },
+    ]);
+    const error = await refusal(service.importFindings(text, 'token:ops'));
+    expect(error.message).toMatch(/^finding 2 .*does not match its ARN/);
+    expect((await store.listActions({})).items).toHaveLength(0);
+  });
+});

@@ -10,7 +10,8 @@ import type { Role, Status } from './status.ts';
 export const TRANSITIONS = {
   /** A new action enters review when approval is required. */
   submit: { from: ['suggested'], to: 'pending_approval', by: 'system' },
-  approve: { from: ['pending_approval'], to: 'approved', by: 'admin' },
+  /** From suggested too: approval may have been turned on after the action was made. */
+  approve: { from: ['pending_approval', 'suggested'], to: 'approved', by: 'admin' },
   reject: {
     from: ['suggested', 'pending_approval', 'approved'],
     to: 'rejected',

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Action } from '../domain/action.ts';
-import { AppError } from '../domain/errors.ts';
+import { AppError, conflict } from '../domain/errors.ts';
 import type { Catalog } from '../catalog/index.ts';
 import type { CloudClients } from '../cloud/clients.ts';
 import type { Store } from '../store/store.ts';
@@ -73,7 +73,12 @@ export function createEngine(opts: EngineOptions): Engine {
     if (!fix) return undefined;
     const input = inputOf(action, await store.getFixOptions());
     const ctx = fixContext({ action, input, clients: opts.clients, log: fixLog, store, owner });
-    return { store, fix, ctx, input, owner, clock, log: fixLog };
+    const fence = async () => {
+      if (!(await store.renewLease(action.id, owner, clock(), leaseMs))) {
+        throw conflict(`lost the lease on action ${action.id}; another engine has taken it over`);
+      }
+    };
+    return { store, fix, ctx, input, owner, clock, log: fixLog, fence };
   }
 
   /** Runs one claimed or taken-over action under a renewed lease. */

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Action } from '../domain/action.ts';
+import { AppError } from '../domain/errors.ts';
 import { rollbackDeadline } from '../domain/settings.ts';
 import type { Fix, FixContext, FixInput } from '../catalog/fix.ts';
 import type { Store } from '../store/store.ts';
@@ -15,6 +16,12 @@ export interface RunContext {
   owner: string;
   clock: () => Date;
   log: Logger;
+  /**
+   * Proves this engine still holds the action's lease, by a conditional write, right
+   * before a change reaches the cloud; throws a conflict when another engine has taken
+   * the action over, so a paused engine never acts on a stale claim.
+   */
+  fence(): Promise<void>;
 }
 
 /**
@@ -80,6 +87,7 @@ export async function execute(run: RunContext, action: Action): Promise<Action> 
     return fail(error, replan(live), { planned, live });
   }
 
+  await run.fence();
   try {
     await fix.apply(ctx, resource, resuming ? action.snapshot!.state : live);
   } catch (error) {
@@ -152,6 +160,7 @@ export async function rollback(run: RunContext, action: Action): Promise<Action>
       );
       return abort(error, { expected, live });
     }
+    await run.fence();
     await fix.restore(ctx, resource, snapshot.state);
     const restored = await fix.read(ctx, resource);
     if (!fix.isRestored(restored, snapshot.state, input)) {
@@ -169,6 +178,7 @@ export async function rollback(run: RunContext, action: Action): Promise<Action>
       data: unchanged ? undefined : { forced: true, overwritten: live, restored },
     });
   } catch (error) {
+    if (error instanceof AppError && error.code === 'conflict') throw error;
     return abort(toActionError(error, clock()));
   }
 }

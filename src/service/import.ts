@@ -1,5 +1,6 @@
 import type { Catalog } from '../catalog/index.ts';
 import type { Fix } from '../catalog/fix.ts';
+import { AppError } from '../domain/errors.ts';
 import type { NormalizedFinding } from '../domain/finding.ts';
 import { parseFindingsFile } from '../findings/import.ts';
 import { fixRequestFor } from '../findings/mapping.ts';
@@ -56,7 +57,7 @@ export async function importFindings(text: string, deps: ImportDeps): Promise<Im
     linked: 0,
   };
   const planned: NewAction[] = [];
-  for (const finding of findings) {
+  for (const [index, finding] of findings.entries()) {
     countStatus(counts, finding);
     if (finding.status !== 'failed') continue;
     const supported = supportedFix(deps.catalog, finding);
@@ -66,7 +67,17 @@ export async function importFindings(text: string, deps: ImportDeps): Promise<Im
     }
     counts.supported += 1;
     const { fix, params } = supported;
-    planned.push(newAction(fix, finding.resource, finding.source, finding.severity, params));
+    try {
+      planned.push(newAction(fix, finding.resource, finding.source, finding.severity, params));
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      // One unusable finding refuses the whole file, so an import is all or nothing.
+      throw new AppError(
+        error.code,
+        `finding ${index + 1} (${finding.source.findingId}): ${error.message}`,
+        { ...error.details, finding: index + 1, findingId: finding.source.findingId },
+      );
+    }
   }
 
   const actions: ImportResult['actions'] = [];

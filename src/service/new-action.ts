@@ -1,5 +1,6 @@
 import type { ResourceRef, SourceRef } from '../domain/action.ts';
 import { AppError, invalidInput } from '../domain/errors.ts';
+import { checkResource } from '../domain/resource.ts';
 import type { Severity } from '../domain/status.ts';
 import type { Catalog } from '../catalog/index.ts';
 import type { Fix } from '../catalog/fix.ts';
@@ -36,6 +37,7 @@ export function newAction(
       { type: fix.type, resourceType: resource.type },
     );
   }
+  resource = checkResource(resource);
   return {
     type: fix.type,
     title: fix.title(resource, params),

@@ -14,6 +14,7 @@ import type { Severity, SourceKind, Status } from '../domain/status.ts';
 import type { Catalog } from '../catalog/index.ts';
 import type { ActionQuery, Page, Store } from '../store/store.ts';
 import { importFindings, type ImportResult } from './import.ts';
+import { executeData, type ExecuteOptions, takeSecret } from './secret-delivery.ts';
 import { arnParts, fixFor, newAction } from './new-action.ts';
 
 /** A finding named by hand: what `POST /actions` and `infraudit remediation suggest` take. */
@@ -63,12 +64,14 @@ export function createRemediationService(opts: RemediationServiceOptions) {
     op: RequestedOp,
     actor: string,
     comment?: string | null,
+    data?: Record<string, unknown>,
   ): Promise<Action> {
     checkRequest(op, action.status, action.requestedOp);
     const updated = await store.request(action.id, op, {
       actor,
       now: clock(),
       comment: clean(comment),
+      ...(data ? { data } : {}),
     });
     onWork?.();
     return updated;
@@ -119,13 +122,15 @@ export function createRemediationService(opts: RemediationServiceOptions) {
       const action = await load(id);
       checkTransition('approve', action.status, comment);
       const settings = await store.getSettings();
+      // A fix that hands out a secret waits for a person to execute it with their key.
+      const autoExecute = settings.autoExecute && !catalog.get(action.type)?.yieldsSecret;
       const updated = await store.transition(id, 'approve', {
         actor,
         now: clock(),
         comment: clean(comment),
-        ...(settings.autoExecute ? { thenRequest: 'execute' as const } : {}),
+        ...(autoExecute ? { thenRequest: 'execute' as const } : {}),
       });
-      if (settings.autoExecute) onWork?.();
+      if (autoExecute) onWork?.();
       return updated;
     },
 
@@ -135,7 +140,12 @@ export function createRemediationService(opts: RemediationServiceOptions) {
       return store.transition(id, 'reject', { actor, now: clock(), comment: clean(comment) });
     },
 
-    async execute(id: string, actor: string, comment?: string | null): Promise<Action> {
+    async execute(
+      id: string,
+      actor: string,
+      comment?: string | null,
+      opts: ExecuteOptions = {},
+    ): Promise<Action> {
       const action = await load(id);
       if (action.status === 'suggested' && (await store.getSettings()).requireApproval) {
         throw conflict(
@@ -144,11 +154,17 @@ export function createRemediationService(opts: RemediationServiceOptions) {
           { status: action.status, operation: 'execute' },
         );
       }
-      return request(action, 'execute', actor, comment);
+      const data = executeData(catalog.get(action.type), action, opts);
+      return request(action, 'execute', actor, comment, data);
     },
 
     /** Runs a failed action again; refuses anything that has not failed. */
-    async retry(id: string, actor: string, comment?: string | null): Promise<Action> {
+    async retry(
+      id: string,
+      actor: string,
+      comment?: string | null,
+      opts: ExecuteOptions = {},
+    ): Promise<Action> {
       const action = await load(id);
       if (action.status !== 'failed') {
         throw conflict(
@@ -157,12 +173,25 @@ export function createRemediationService(opts: RemediationServiceOptions) {
           { status: action.status, operation: 'retry' },
         );
       }
-      return request(action, 'execute', actor, comment);
+      const data = executeData(catalog.get(action.type), action, opts);
+      return request(action, 'execute', actor, comment, data);
+    },
+
+    /** The secret a fix created for `actor`'s execution, once; see secret-delivery.ts. */
+    async takeSecret(id: string, actor: string) {
+      return takeSecret(store, await load(id), actor, clock());
     },
 
     async rollback(id: string, actor: string, comment?: string | null): Promise<Action> {
       const action = await load(id);
       checkRequest('rollback', action.status, action.requestedOp);
+      if (action.result?.kind === 'already_compliant') {
+        throw conflict(
+          `action ${id} changed nothing (the fix was already in place), so there is nothing ` +
+            'to roll back',
+          { result: action.result.kind },
+        );
+      }
       const now = clock();
       const deadline = action.rollbackDeadline ? new Date(action.rollbackDeadline) : null;
       if (!deadline || !windowOpen(now, deadline)) {

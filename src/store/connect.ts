@@ -36,6 +36,11 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     );
   }
   const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+  // An idle connection the server drops (restart, failover, an admin's terminate) is
+  // reported here; without a listener it would end the process. The pool reconnects.
+  pool.on('error', (error) => {
+    opts.log?.warn({ err: error }, 'a PostgreSQL connection was closed by the server');
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migrate(db, 'postgres');

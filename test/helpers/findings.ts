@@ -9,6 +9,8 @@ export interface ProwlerFindingInput {
   severity?: 'Low' | 'Medium' | 'High' | 'Critical' | 'Informational';
   account?: string;
   region?: string;
+  /** The resource name the finding states; the bucket's own name unless given. */
+  name?: string;
 }
 
 export function prowlerFinding(input: ProwlerFindingInput): Record<string, unknown> {
@@ -49,7 +51,7 @@ export function prowlerFinding(input: ProwlerFindingInput): Record<string, unkno
         data: { details: '', metadata: { arn, name: input.bucket } },
         group: { name: 's3' },
         labels: [],
-        name: input.bucket,
+        name: input.name ?? input.bucket,
         type: 'AwsS3Bucket',
         uid: arn,
       },
