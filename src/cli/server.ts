@@ -72,6 +72,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         host: '127.0.0.1',
         port: opts.sandboxPort,
         statePath: path.join(opts.dataDir, SANDBOX_STATE_FILE),
+        autosave: true,
         seed: 'demo',
         log: log.child({ component: 'sandbox' }),
       });

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from './api-error.ts';
 import { CONTROL_PREFIX, handleControl } from './control.ts';
 import { FaultTable, seededRandom } from './faults.ts';
+import { isKubernetesPath } from './k8s/index.ts';
 import { MutationLog } from './mutations.ts';
 import { createServiceModules } from './services.ts';
 import { DEMO_ACCOUNT, demoDocument } from './seed.ts';
@@ -33,6 +34,11 @@ export interface SandboxOptions {
   accountId?: string;
   /** Seeds the generator behind probabilistic faults, to replay a run. */
   faultSeed?: number;
+  /**
+   * Writes the state to `statePath` shortly after every change, so a killed process
+   * loses at most the last fraction of a second of the cloud's state.
+   */
+  autosave?: boolean;
   /** Receives handler failures that are the sandbox's own bugs, e.g. a pino logger. */
   log?: { error(obj: object, msg: string): void };
 }
@@ -54,13 +60,18 @@ export interface Sandbox {
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const AUTOSAVE_DELAY_MS = 100;
 
 /** Starts the sandbox cloud on loopback. */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const log = new MutationLog();
   const faults = new FaultTable(seededRandom(opts.faultSeed ?? Date.now()));
   const ctx: ServiceContext = {
-    record: (change) => log.record(change, new Date()),
+    record: (change) => {
+      const recorded = log.record(change, new Date());
+      scheduleSave();
+      return recorded;
+    },
     now: () => new Date(),
   };
   const modules: ServiceModule[] = createServiceModules(ctx);
@@ -105,6 +116,27 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     return path;
   };
 
+  // Saves run one at a time; changes made during a save are written by the next one.
+  let saveTimer: NodeJS.Timeout | undefined;
+  let saving: Promise<unknown> = Promise.resolve();
+  function scheduleSave() {
+    if (!opts.autosave || !opts.statePath || saveTimer) return;
+    saveTimer = setTimeout(() => {
+      saveTimer = undefined;
+      saving = saving
+        .then(() => save())
+        .catch((err: unknown) => opts.log?.error({ err }, 'sandbox autosave failed'));
+    }, AUTOSAVE_DELAY_MS);
+  }
+  const flushSaves = async () => {
+    if (saveTimer) {
+      clearTimeout(saveTimer);
+      saveTimer = undefined;
+      saving = saving.then(() => save());
+    }
+    await saving;
+  };
+
   const account = opts.accountId ?? DEMO_ACCOUNT;
   const saved = opts.statePath ? await readStateFile(opts.statePath) : null;
   load(saved ?? (opts.seed === 'demo' ? demoDocument(account) : emptyDocument(account)));
@@ -147,7 +179,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       account: (signer && keyOwners.get(signer.accessKeyId)) ?? defaultAccount,
       requestId: requestPrefix + nextRequest.toString(16).toUpperCase().padStart(8, '0'),
     };
-    const module = modules.find((m) => m.name === signer?.service) ?? fallback;
+    const service = signer?.service ?? (isKubernetesPath(path) ? 'kubernetes' : undefined);
+    const module = modules.find((m) => m.name === service) ?? fallback;
     send(res, request, module, await serve(module, request));
   };
 
@@ -197,11 +230,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      if (opts.autosave) await flushSaves();
+    },
     save: async (path) => {
       await save(path);
     },

@@ -29,7 +29,7 @@ export function registerSandbox(program: Command, ctx: CliContext): void {
         host: o.host,
         port: o.port,
         seed: o.seed,
-        ...(statePath ? { statePath } : {}),
+        ...(statePath ? { statePath, autosave: true } : {}),
       });
       ctx.io.stdout.write(`sandbox: ${sandbox.url}\n`);
 
