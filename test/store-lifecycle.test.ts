@@ -109,6 +109,21 @@ describe.each(ENGINES)('store lifecycle on %s', (engine) => {
     expect(notes[0]!.comment).toContain('x2');
   });
 
+  it('creates many actions in one transaction, all or none', async () => {
+    const opts = { actor: 'token:ops', now: now(), requireApproval: true };
+    const first = newAction({ bucket: `batch-a-${engine}` });
+    const results = await store.createActions([first, newAction({ bucket: `batch-b-${engine}` }), first], opts);
+    expect(results.map((r) => r.created)).toEqual([true, true, false]);
+    expect(results[2]!.action.id).toBe(results[0]!.action.id);
+
+    const broken = { ...newAction({ bucket: `batch-c-${engine}` }), severity: undefined as never };
+    await expect(
+      store.createActions([newAction({ bucket: `batch-d-${engine}` }), broken], opts),
+    ).rejects.toThrow();
+    const page = await store.listActions({ text: 'batch-d', limit: 10 });
+    expect(page.items).toHaveLength(0);
+  });
+
   it('opens a new action once the previous one for the resource is closed', async () => {
     const input = newAction({ bucket: `reopen-${engine}` });
     const opts = { actor: 'token:ops', now: now(), requireApproval: true };

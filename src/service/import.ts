@@ -4,21 +4,12 @@ import { AppError } from '../domain/errors.ts';
 import type { NormalizedFinding } from '../domain/finding.ts';
 import { parseFindingsFile } from '../findings/import.ts';
 import { fixRequestFor } from '../findings/mapping.ts';
+import { type FindingsSummary, summarize } from '../findings/summary.ts';
 import type { NewAction, Store } from '../store/store.ts';
 import { newAction } from './new-action.ts';
 
-export interface ImportCounts {
-  /** Findings in the file. */
-  total: number;
-  failed: number;
-  passed: number;
-  manual: number;
-  /** Findings whose status the file did not state clearly. */
-  other: number;
-  /** Failed findings the catalog has a fix for. */
-  supported: number;
-  /** Failed findings with no fix in the catalog. */
-  unsupported: number;
+/** What an import found, and what it did with the failed findings the catalog can fix. */
+export interface ImportCounts extends FindingsSummary {
   /** Supported findings that opened a new action. */
   created: number;
   /** Supported findings linked to an action already open for the same problem. */
@@ -45,27 +36,17 @@ export interface ImportDeps {
  */
 export async function importFindings(text: string, deps: ImportDeps): Promise<ImportResult> {
   const { format, findings } = parseFindingsFile(text);
-  const counts: ImportCounts = {
-    total: findings.length,
-    failed: 0,
-    passed: 0,
-    manual: 0,
-    other: 0,
-    supported: 0,
-    unsupported: 0,
-    created: 0,
-    linked: 0,
-  };
+  const fixes = new Map<NormalizedFinding, SupportedFix>();
+  const summary = summarize(findings, (finding) => {
+    const supported = supportedFix(deps.catalog, finding);
+    if (supported) fixes.set(finding, supported);
+    return supported?.fix.type;
+  });
+
   const planned: NewAction[] = [];
   for (const [index, finding] of findings.entries()) {
-    countStatus(counts, finding);
-    if (finding.status !== 'failed') continue;
-    const supported = supportedFix(deps.catalog, finding);
-    if (!supported) {
-      counts.unsupported += 1;
-      continue;
-    }
-    counts.supported += 1;
+    const supported = fixes.get(finding);
+    if (finding.status !== 'failed' || !supported) continue;
     const { fix, params } = supported;
     try {
       planned.push(newAction(fix, finding.resource, finding.source, finding.severity, params));
@@ -80,32 +61,23 @@ export async function importFindings(text: string, deps: ImportDeps): Promise<Im
     }
   }
 
-  const actions: ImportResult['actions'] = [];
-  for (const input of planned) {
-    const { action, created } = await deps.store.createAction(input, {
-      actor: deps.actor,
-      now: deps.now,
-      requireApproval: deps.requireApproval,
-    });
-    if (created) counts.created += 1;
-    else counts.linked += 1;
-    actions.push({ id: action.id, type: action.type, created });
-  }
-  return { format, counts, actions };
+  const results = await deps.store.createActions(planned, {
+    actor: deps.actor,
+    now: deps.now,
+    requireApproval: deps.requireApproval,
+  });
+  const created = results.filter((r) => r.created).length;
+  return {
+    format,
+    counts: { ...summary, created, linked: results.length - created },
+    actions: results.map(({ action, created }) => ({ id: action.id, type: action.type, created })),
+  };
 }
 
-function countStatus(counts: ImportCounts, finding: NormalizedFinding): void {
-  if (finding.status === 'failed') counts.failed += 1;
-  else if (finding.status === 'passed') counts.passed += 1;
-  else if (finding.status === 'manual') counts.manual += 1;
-  else counts.other += 1;
-}
+type SupportedFix = { fix: Fix; params: Record<string, unknown> };
 
 /** A fix that applies to this finding's resource, if the catalog has one. */
-function supportedFix(
-  catalog: Catalog,
-  finding: NormalizedFinding,
-): { fix: Fix; params: Record<string, unknown> } | undefined {
+function supportedFix(catalog: Catalog, finding: NormalizedFinding): SupportedFix | undefined {
   const request = fixRequestFor(finding);
   const fix = request ? catalog.get(request.type) : undefined;
   if (!fix || !request) return undefined;

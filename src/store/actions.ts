@@ -28,6 +28,28 @@ export async function createAction(
   }
 }
 
+/**
+ * Creates or links many actions in one transaction: an import records all of its
+ * actions or none of them.
+ */
+export async function createActions(
+  db: Kysely<Database>,
+  inputs: NewAction[],
+  opts: CreateOpts,
+): Promise<CreateResult[]> {
+  const all = async (trx: Transaction<Database>) => {
+    const results: CreateResult[] = [];
+    for (const input of inputs) results.push(await createInTransaction(trx, input, opts));
+    return results;
+  };
+  try {
+    return await db.transaction().execute(all);
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    return db.transaction().execute(all);
+  }
+}
+
 async function createInTransaction(
   trx: Transaction<Database>,
   input: NewAction,

@@ -16,6 +16,7 @@ export function kyselyStore(db: Kysely<Database>, engine: 'sqlite' | 'postgres')
     engine,
     close: () => db.destroy(),
     createAction: (input, opts) => actions.createAction(db, input, opts),
+    createActions: (inputs, opts) => actions.createActions(db, inputs, opts),
     getAction: (id) => actions.getAction(db, id),
     listActions: (query) => listActions(db, query),
     countByStatus: () => actions.countByStatus(db),

@@ -9,6 +9,7 @@ type Method = Exclude<keyof Store, 'engine'>;
 const METHODS = {
   close: true,
   createAction: true,
+  createActions: true,
   getAction: true,
   listActions: true,
   countByStatus: true,

@@ -111,6 +111,11 @@ export interface Store {
     input: NewAction,
     opts: { actor: string; now: Date; requireApproval: boolean },
   ): Promise<CreateResult>;
+  /** `createAction` for many at once, in one transaction: all are recorded or none. */
+  createActions(
+    inputs: NewAction[],
+    opts: { actor: string; now: Date; requireApproval: boolean },
+  ): Promise<CreateResult[]>;
   getAction(id: string): Promise<Action | undefined>;
   /** One page of the queue, as summaries. */
   listActions(query: ActionQuery): Promise<Page<ActionSummary>>;
