@@ -6,6 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { SEVERITIES, STATUSES } from '../src/domain/status.ts';
 import { openStore } from '../src/store/connect.ts';
 import { SUMMARY_COLUMNS } from '../src/store/rows.ts';
+import type { SqliteStore } from '../src/store/sqlite-store.ts';
 import type { ActionQuery } from '../src/store/store.ts';
 
 const percentile = (sorted: number[], p: number) =>
@@ -57,11 +58,11 @@ function fill(file: string, n: number) {
 /**
  * p50/p95 of one page of the queue (status and severity filters, newest first, 50 rows,
  * following the cursor a few pages deep) through the store, against the same indexed
- * query prepared once and run directly on node:sqlite.
+ * query sent as raw SQL through the same worker thread and node:sqlite connection.
  */
 export async function queueBench(n: number, rounds: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'infraudit-bench-queue-'));
-  const store = await openStore({ dataDir });
+  const store = (await openStore({ dataDir })) as SqliteStore;
   const raw = fill(join(dataDir, 'infraudit.db'), n);
   const query: ActionQuery = {
     status: ['pending_approval', 'approved'],
@@ -70,10 +71,11 @@ export async function queueBench(n: number, rounds: number) {
     order: 'desc',
     limit: 50,
   };
-  const bare = raw.prepare(
-    `SELECT ${SUMMARY_COLUMNS.join(', ')} FROM actions WHERE status IN (?, ?) AND severity IN (?, ?)
-     AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT 51`,
-  );
+  raw.close();
+  // The same statement the store's first page runs, through the same worker and driver.
+  const bareSql =
+    `SELECT ${SUMMARY_COLUMNS.join(', ')} FROM actions WHERE status IN (?, ?) ` +
+    'AND severity IN (?, ?) AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT 51';
   const storeTimes: number[] = [];
   const bareTimes: number[] = [];
   let rows = 0;
@@ -89,16 +91,18 @@ export async function queueBench(n: number, rounds: number) {
       cursor = result.nextCursor ?? undefined;
 
       t = performance.now();
-      const bareRows = bare.all('pending_approval', 'approved', 'high', 'critical', ...last) as {
-        created_at: string;
-        id: string;
-      }[];
+      const bareRows = (await store.rawQuery(bareSql, [
+        'pending_approval',
+        'approved',
+        'high',
+        'critical',
+        ...last,
+      ])) as { created_at: string; id: string }[];
       bareTimes.push(performance.now() - t);
       const tail = bareRows[49];
       if (tail) last = [tail.created_at, tail.id];
     }
   }
-  raw.close();
   await store.close();
   rmSync(dataDir, { recursive: true, force: true });
 

@@ -21,6 +21,11 @@ export interface Config {
   engineConcurrency: number;
   /** How often the engine looks for work when nobody wakes it. */
   enginePollMs: number;
+  /**
+   * How long an engine's claim on running work holds without a heartbeat (renewed every
+   * third of it): work a crashed server left is settled by another engine once it expires.
+   */
+  engineLeaseMs: number;
   /** Port of the in-process sandbox cloud under `serve --demo`; 0 picks a free one. */
   sandboxPort: number;
   /** Largest findings file the API accepts. */
@@ -49,6 +54,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel,
     engineConcurrency: integer(env, 'INFRAUDIT_ENGINE_CONCURRENCY', 4, 1, 64),
     enginePollMs: integer(env, 'INFRAUDIT_ENGINE_POLL_MS', 1000, 10, 600_000),
+    engineLeaseMs: integer(env, 'INFRAUDIT_ENGINE_LEASE_MS', 30_000, 1000, 600_000),
     sandboxPort: integer(env, 'INFRAUDIT_SANDBOX_PORT', 0, 0, 65535),
     importLimitBytes: integer(env, 'INFRAUDIT_IMPORT_LIMIT_MB', 100, 1, 4096) * 1024 * 1024,
   };

@@ -49,6 +49,8 @@ describe('auth and roles', () => {
     { method: 'GET', path: '/settings/remediation', role: 'viewer' },
     { method: 'PUT', path: '/settings/remediation', role: 'admin', body: { autoExecute: false } },
     { method: 'POST', path: '/tokens', role: 'admin', body: { role: 'viewer', name: 'extra' } },
+    { method: 'GET', path: '/tokens', role: 'admin' },
+    { method: 'DELETE', path: '/tokens/:id', role: 'admin' },
   ];
 
   it('every route refuses a missing or unknown token with 401', async () => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import {
   CreateBucketCommand,
   GetBucketEncryptionCommand,
@@ -388,16 +389,29 @@ describe('snapshots', () => {
 describe('catalog', () => {
   it('registers the three S3 fixes by type', () => {
     const catalog = createCatalog();
-    expect(catalog.all().map((f) => f.type)).toEqual([
+    const s3 = catalog.all().filter((f) => f.service === 's3');
+    expect(s3.map((f) => f.type)).toEqual([
       's3.enable-default-encryption',
       's3.block-public-access',
       's3.enable-versioning',
     ]);
     expect(catalog.get('s3.block-public-access')).toBe(blockPublicAccess);
     expect(catalog.get('s3.nothing')).toBeUndefined();
-    for (const fix of catalog.all()) {
+    for (const fix of s3) {
       expect(fix.resourceType).toBe('AwsS3Bucket');
       expect(fix.permissions.every((p) => p.startsWith('s3:'))).toBe(true);
+    }
+  });
+
+  it('gives every fix in the catalog a unique type, a summary, permissions and a page', () => {
+    const catalog = createCatalog();
+    const types = catalog.all().map((f) => f.type);
+    expect(new Set(types).size).toBe(types.length);
+    for (const fix of catalog.all()) {
+      expect(fix.type.startsWith(`${fix.service}.`) || fix.type.startsWith('k8s.')).toBe(true);
+      expect(fix.summary.length).toBeGreaterThan(10);
+      expect(fix.permissions.length).toBeGreaterThan(0);
+      expect(existsSync(new URL(`../docs/fixes/${fix.type}.md`, import.meta.url))).toBe(true);
     }
   });
 

@@ -120,7 +120,10 @@ describe('infraudit CLI over the API', () => {
     expect(viewer.code).toBe(1);
     expect(viewer.stderr).toMatch(/^error: this needs the admin role/);
 
-    const closed = await cli(['remediation', 'list'], { INFRAUDIT_URL: 'http://127.0.0.1:1' });
+    const closed = await cli(['remediation', 'list'], {
+      INFRAUDIT_URL: 'http://127.0.0.1:1',
+      INFRAUDIT_TOKEN: api.tokens.viewer,
+    });
     expect(closed.code).toBe(1);
     expect(closed.stderr).toMatch(/^error: cannot reach the InfraAudit server at http:\S+:1 /);
   });
@@ -159,8 +162,8 @@ describe('infraudit CLI over the API', () => {
     expect(set.stdout).toMatch(/rollbackWindowMinutes\s+45/);
 
     const refused = await cli(['settings', 'remediation', 'set', '--rollback-window', '121'], env);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('rollbackWindowMinutes');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--rollback-window');
 
     const got = await cli(['-o', 'json', 'settings', 'remediation', 'get'], env);
     expect(JSON.parse(got.stdout)).toEqual({
@@ -192,8 +195,10 @@ describe('infraudit CLI over the API', () => {
       cli(['remediation', 'list'], { INFRAUDIT_URL: api.url, INFRAUDIT_DATA: data });
     expect((await list(dataDir)).code).toBe(0);
     const none = await list(scratch);
-    expect(none.code).toBe(1);
-    expect(none.stderr).toContain('missing bearer token');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no API token: give one with --token or INFRAUDIT_TOKEN');
+    expect(none.stderr).toContain(path.join(scratch, 'admin-token'));
+    expect(none.stderr).not.toContain('Authorization');
   });
 
   it('has --help for every command', async () => {

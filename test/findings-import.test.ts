@@ -91,8 +91,8 @@ describe('Prowler JSON-OCSF', () => {
       passed: 1,
       manual: 1,
       other: 1,
-      supported: 2,
-      unsupported: 1,
+      supported: 3,
+      unsupported: 0,
     });
   });
 
@@ -125,8 +125,8 @@ describe('the demo findings file', () => {
       passed: 3,
       manual: 2,
       other: 0,
-      supported: 6,
-      unsupported: 2,
+      supported: 7,
+      unsupported: 1,
     });
   });
 
@@ -136,6 +136,7 @@ describe('the demo findings file', () => {
       .map((f) => `${f.resource.name} ${fixTypeFor(f)}`);
     expect(fixes.sort()).toEqual([
       'audit-logs s3.enable-versioning',
+      'ci-deployer iam.rotate-access-key',
       'finance-exports s3.enable-default-encryption',
       'ml-training-data s3.block-public-access',
       'ml-training-data s3.enable-default-encryption',
@@ -170,11 +171,11 @@ describe('Security Hub ASFF', () => {
     expect(fixTypeFor(finding)).toBe('s3.enable-default-encryption');
   });
 
-  it('keeps standard-specific ids: PCI as given, CIS rules qualified in related', () => {
+  it('keeps standard-specific ids: PCI as given, CIS rules qualified by benchmark version', () => {
     const pci = byCheck(findings, 'PCI.S3.1');
     expect(fixTypeFor(pci)).toBe('s3.block-public-access');
-    const cis = byCheck(findings, '2.3');
-    expect(cis.related).toEqual(['CIS 2.3']);
+    const cis = byCheck(findings, 'CIS 1.2.0 2.3');
+    expect(cis.related).toEqual([]);
     expect(cis.status).toBe('failed');
     expect(fixTypeFor(cis)).toBeUndefined();
     expect(byCheck(findings, 'S3.8').related).toEqual(['AFSBP S3.8']);
@@ -217,6 +218,30 @@ describe('Security Hub ASFF', () => {
     expect(parsed.findings[0]?.source.checkId).toBe('S3.3');
     expect(parsed.findings[0]?.related).toContain('PCI.S3.1');
     expect(fixTypeFor(parsed.findings[0]!)).toBe('s3.block-public-access');
+  });
+
+  it('keeps the CIS rule beside the consolidated id, and a version-less CIS rule as is', () => {
+    const cis = JSON.parse(fixture('asff-envelope.json')).Findings.find(
+      (f: { ProductFields?: { RuleId?: string } }) => f.ProductFields?.RuleId === '2.3',
+    );
+    const consolidated = { ...cis, Compliance: { ...cis.Compliance, SecurityControlId: 'CloudTrail.6' } };
+    const [withControl] = parseFindingsFile(JSON.stringify([consolidated])).findings;
+    expect(withControl?.source.checkId).toBe('CloudTrail.6');
+    expect(withControl?.related).toEqual(['CIS 1.2.0 2.3']);
+    const unversioned = { ...cis, GeneratorId: 'cis-aws-foundations-benchmark/2.3' };
+    const [bare] = parseFindingsFile(JSON.stringify([unversioned])).findings;
+    expect(bare?.source.checkId).toBe('CIS 2.3');
+  });
+
+  it("keeps the resource's Details as the scanner gave them", () => {
+    const base = JSON.parse(fixture('asff-envelope.json')).Findings[0];
+    const details = { AwsS3Bucket: { OwnerId: 'abc', CreatedAt: '2021-01-01T00:00:00Z' } };
+    base.Resources[0].Details = details;
+    expect(parseFindingsFile(JSON.stringify([base])).findings[0]?.details).toEqual(details);
+    delete base.Resources[0].Details;
+    expect(parseFindingsFile(JSON.stringify([base])).findings[0]).not.toHaveProperty('details');
+    base.Resources[0].Details = 'none';
+    expect(refusal(JSON.stringify([base])).message).toMatch(/Resources\[0\]\.Details: expected an object/);
   });
 
   it('falls back to the provider severity, then to informational', () => {

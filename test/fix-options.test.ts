@@ -69,7 +69,7 @@ describe('fix options over the API and CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/comma-separated ports/);
     const empty = await cli(['settings', 'fixes', 'set'], env);
-    expect(empty.code).toBe(1);
+    expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/nothing to change/);
   });
 });

@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
@@ -6,13 +11,14 @@ import { notFound } from '../domain/errors.ts';
 import type { RemediationService } from '../service/remediation.ts';
 import type { Store } from '../store/store.ts';
 import { authenticate } from './auth.ts';
-import { toHttpError } from './errors.ts';
+import { clientErrorHandler } from './client-errors.ts';
+import { HttpRefusal, MAX_PARAM_LENGTH, toHttpError } from './errors.ts';
 import { RequestLog } from './request-log.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { findingsRoutes } from './routes/findings.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { tokenRoutes } from './routes/tokens.ts';
-import { sharedSchemas } from './schemas.ts';
+import { noQuery, sharedSchemas } from './schemas.ts';
 import { validatorCompiler } from './validation.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -30,24 +36,72 @@ export interface AppOptions {
  * the cloud. Returns the Fastify instance unstarted: `inject` it or `listen` on it.
  */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  // Every refusal, whoever makes it (a route, the router, the body parser, Node's HTTP
+  // parser, a closing server), answers through toHttpError in the one error shape.
+  const answer = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const schema = request.routeOptions?.schema as { consumes?: string[] } | undefined;
+    const { status, body } = toHttpError(error, {
+      contentType: request.headers['content-type'],
+      accepts: schema?.consumes,
+    });
+    if (status >= 500 && status !== 503) {
+      request.log.error({ err: error }, 'request failed with an internal error');
+    }
+    return reply.code(status).send(body);
+  };
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
     logController: new RequestLog(),
     bodyLimit: 1024 * 1024,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: (error, request, reply) => {
+      answer(error, request, reply);
+    },
+    clientErrorHandler,
+    return503OnClosing: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('principal', null);
   for (const schema of sharedSchemas) app.addSchema(schema);
 
-  app.setErrorHandler((error, request, reply) => {
-    const { status, body } = toHttpError(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed with an internal error');
-    return reply.code(status).send(body);
-  });
+  app.setErrorHandler((error, request, reply) => answer(error, request, reply));
   app.setNotFoundHandler((request) => {
     const route = `${request.method} ${request.url.split('?')[0]}`;
     throw notFound(`no route ${route}; the routes are listed at ${API_PREFIX}/docs`);
+  });
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close');
+    throw new HttpRefusal(
+      'unavailable',
+      'the server is shutting down; send the request again once it is back (or to another ' +
+        'server on the same database)',
+    );
+  });
+
+  // JSON is the only body type outside the findings upload, which adds its own parsers.
+  // An empty JSON body means "no options", as a missing body does.
+  const parseJson = app.getDefaultJsonParser('error', 'error') as unknown as (
+    request: FastifyRequest,
+    body: string,
+    done: (error: Error | null, value?: unknown) => void,
+  ) => void;
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if ((body as string).trim() === '') done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
+
+  // Unknown query parameters are refused on every route, not only on those that take some.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith(`${API_PREFIX}/docs`)) return;
+    if (route.schema?.querystring) return;
+    route.schema = { ...route.schema, querystring: noQuery };
   });
 
   await app.register(swagger, {
@@ -90,9 +144,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     async (api) => {
       api.addHook('onRequest', authenticate(opts.store));
       api.addHook('preValidation', async (request) => {
-        // A POST without a body means "no options", like `{}`.
+        // A POST without a body means "no options", like `{}`; an upload without one is
+        // an empty file, which the importer names as such.
         const body = request.routeOptions.schema?.body as { type?: unknown } | undefined;
         if (request.body === undefined && body?.type === 'object') request.body = {};
+        if (request.body == null && body?.type === 'string') request.body = '';
       });
       await api.register(actionRoutes, { service: opts.service });
       await api.register(settingsRoutes, { service: opts.service });

@@ -32,10 +32,18 @@ export function authenticate(store: Store) {
           'in the admin-token file of the server’s data folder',
       );
     }
-    const principal = await store.findToken(match[1]);
-    if (!principal) {
-      throw unauthorized('the bearer token is not known to this server (wrong server, or revoked)');
+    const found = await store.lookupToken(match[1]);
+    if (!found) {
+      throw unauthorized('the bearer token is not known to this server; is it the right server?');
     }
+    if (found.revokedAt !== null) {
+      throw unauthorized(
+        `the bearer token "${found.name}" was revoked at ${found.revokedAt}; ask an admin ` +
+          'for a new one',
+      );
+    }
+    const { id, name, role, createdAt } = found;
+    const principal = { id, name, role, createdAt };
     request.principal = principal;
 
     const needed = request.routeOptions.config.role;

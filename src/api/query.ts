@@ -11,11 +11,11 @@ import type { ActionQuery, SortField } from '../store/store.ts';
 
 /** The list query as it arrives, after schema validation. */
 export interface ListQueryString {
-  status?: string;
-  severity?: string;
-  sourceKind?: string;
-  resourceType?: string;
-  provider?: string;
+  status?: string[];
+  severity?: string[];
+  sourceKind?: string[];
+  resourceType?: string[];
+  provider?: string[];
   q?: string;
   sort?: SortField;
   order?: 'asc' | 'desc';
@@ -23,7 +23,10 @@ export interface ListQueryString {
   cursor?: string;
 }
 
-/** Turns comma-separated filters into the store's query, naming any unknown value. */
+/**
+ * Turns the filters into the store's query, naming any unknown value. Each filter may be
+ * repeated, and each value may hold several, comma-separated.
+ */
 export function parseListQuery(raw: ListQueryString): ActionQuery {
   const query: ActionQuery = {};
   const status = oneOf<Status>('status', raw.status, STATUSES);
@@ -44,9 +47,9 @@ export function parseListQuery(raw: ListQueryString): ActionQuery {
   return query;
 }
 
-function split(value: string | undefined): string[] | undefined {
-  const items = (value ?? '')
-    .split(',')
+function split(values: string[] | undefined): string[] | undefined {
+  const items = (values ?? [])
+    .flatMap((value) => value.split(','))
     .map((item) => item.trim())
     .filter(Boolean);
   return items.length > 0 ? items : undefined;
@@ -54,7 +57,7 @@ function split(value: string | undefined): string[] | undefined {
 
 function oneOf<T extends string>(
   name: string,
-  value: string | undefined,
+  value: string[] | undefined,
   allowed: readonly T[],
 ): T[] | undefined {
   const items = split(value);

@@ -13,12 +13,14 @@ export class RequestLog extends LogController {
     reply: FastifyReply,
   ): void {
     const params = request.params as { id?: unknown } | undefined;
+    const id = typeof params?.id === 'string' ? params.id : undefined;
+    const idName = request.routeOptions?.url?.includes('/tokens/') ? 'tokenId' : 'actionId';
     const line = {
       method: request.method,
       url: request.url,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
-      ...(typeof params?.id === 'string' ? { actionId: params.id } : {}),
+      ...(id === undefined ? {} : { [idName]: id }),
       ...(request.principal ? { tokenName: request.principal.name } : {}),
     };
     if (error || reply.statusCode >= 500) {

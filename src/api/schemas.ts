@@ -103,14 +103,10 @@ export const actionSchema = {
     params: anyObject,
     progress: anyObject,
     sealedSecret: {
-      description: 'A secret the fix created, encrypted to the executing person\'s key',
-      anyOf: [
-        { type: 'null' },
-        {
-          type: 'object',
-          properties: { name: str, ephemeralPublicKey: str, iv: str, ciphertext: str, tag: str },
-        },
-      ],
+      description:
+        'A secret the fix created is waiting for the person who executed it (its name only: ' +
+        'POST /actions/{id}/secret hands the sealed envelope over once)',
+      anyOf: [{ type: 'null' }, { type: 'object', properties: { name: str } }],
     },
     finalizedAt: nullableStr,
     attempt: { type: 'integer' },
@@ -246,21 +242,27 @@ export const idParams = {
   additionalProperties: false,
 } as const;
 
-const list = (values: readonly string[]) => ({
-  type: 'string',
-  maxLength: 1000,
-  description: `Comma-separated, any of: ${values.join(', ')}`,
+/** The query of a route that takes no query parameters: any is refused. */
+export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+/** A filter: comma-separated values, the parameter repeated, or both (`a,b&status=c`). */
+const list = (maxLength: number, description: string) => ({
+  type: 'array',
+  maxItems: 100,
+  items: { type: 'string', maxLength },
+  description: `${description}; comma-separated or repeated`,
 });
+const anyOf = (values: readonly string[]) => list(1000, `Any of: ${values.join(', ')}`);
 
 export const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    status: list(STATUSES),
-    severity: list(SEVERITIES),
-    sourceKind: list(SOURCE_KINDS),
-    resourceType: { type: 'string', maxLength: 1000, description: 'Comma-separated' },
-    provider: { type: 'string', maxLength: 200, description: 'Comma-separated' },
+    status: anyOf(STATUSES),
+    severity: anyOf(SEVERITIES),
+    sourceKind: anyOf(SOURCE_KINDS),
+    resourceType: list(1000, 'Resource types, e.g. AwsS3Bucket'),
+    provider: list(200, 'Providers, e.g. aws'),
     q: { type: 'string', maxLength: 200, description: 'Text in the title, resource id or name' },
     sort: { type: 'string', enum: SORT_FIELDS },
     order: { type: 'string', enum: ['asc', 'desc'] },
@@ -275,6 +277,27 @@ export const optionalCommentBody = {
   type: 'object',
   additionalProperties: false,
   properties: { comment },
+} as const;
+
+export const executeBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    comment,
+    recipientKey: {
+      type: 'string',
+      maxLength: 200,
+      description:
+        'X25519 public key, SPKI DER in base64, required by fixes that create a secret: the ' +
+        'secret is sealed to it and can be collected once with POST /actions/{id}/secret',
+    },
+  },
+} as const;
+
+/** The envelope a secret travels in: only the matching private key opens it. */
+export const sealedSecretSchema = {
+  type: 'object',
+  properties: { name: str, ephemeralPublicKey: str, iv: str, ciphertext: str, tag: str },
 } as const;
 
 export const requiredCommentBody = {

@@ -1,3 +1,5 @@
+import { inCliTerms, type FlagNames } from './terms.ts';
+
 /** An error answer from the API, or a server that could not be reached. */
 export class ApiError extends Error {
   readonly status: number;
@@ -24,12 +26,24 @@ export interface ApiClient {
   get<T>(path: string, query?: Record<string, string | number | undefined>): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
   put<T>(path: string, body: unknown): Promise<T>;
+  delete<T>(path: string): Promise<T>;
   /** Sends `text` as is, for uploads whose format the server detects. */
   postText<T>(path: string, text: string, contentType: string): Promise<T>;
 }
 
+export interface ClientOptions {
+  /** Where the token came from, named when the server refuses it. */
+  tokenSource?: string;
+  /** The command's flags by API field, so refusals name the flag rather than the field. */
+  flags?: FlagNames;
+}
+
 /** A thin client over the HTTP API; `path` is relative to `/api/v1`. */
-export function createApiClient(serverUrl: string, token: string | undefined): ApiClient {
+export function createApiClient(
+  serverUrl: string,
+  token: string | undefined,
+  opts: ClientOptions = {},
+): ApiClient {
   const baseUrl = serverUrl.replace(/\/+$/, '');
 
   async function send<T>(
@@ -60,13 +74,14 @@ export function createApiClient(serverUrl: string, token: string | undefined): A
     const parsed = parseJson(text);
     if (!response.ok) {
       const error = (parsed as { error?: ErrorShape } | undefined)?.error;
-      throw new ApiError(
-        response.status,
-        error?.code ?? 'http_error',
+      let message =
         error?.message ??
-          `the server answered ${response.status} ${response.statusText} to ${method} ${path}`,
-        error?.details,
-      );
+        `the server answered ${response.status} ${response.statusText} to ${method} ${path}`;
+      if (opts.flags) message = inCliTerms(message, opts.flags);
+      if (response.status === 401 && opts.tokenSource) {
+        message += ` (the token came from ${opts.tokenSource})`;
+      }
+      throw new ApiError(response.status, error?.code ?? 'http_error', message, error?.details);
     }
     return parsed as T;
   }
@@ -83,6 +98,7 @@ export function createApiClient(serverUrl: string, token: string | undefined): A
     },
     post: (path, body) => send('POST', path, JSON.stringify(body ?? {}), 'application/json'),
     put: (path, body) => send('PUT', path, JSON.stringify(body), 'application/json'),
+    delete: (path) => send('DELETE', path),
     postText: (path, text, contentType) => send('POST', path, text, contentType),
   };
 }

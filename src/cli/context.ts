@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config, type Env } from '../config.ts';
 import { createApiClient, type ApiClient } from './client.ts';
+import type { FlagNames } from './terms.ts';
 
 export interface Io {
   stdout: { write(text: string): unknown };
@@ -21,7 +22,12 @@ export interface GlobalOptions {
 export interface CliContext {
   io: Io;
   config(): Config;
-  client(): ApiClient;
+  /**
+   * The API client, with the token from --token, INFRAUDIT_TOKEN or the data folder's
+   * admin-token file. `flags` maps API fields to this command's flags, so the server's
+   * refusals name the flag.
+   */
+  client(flags?: FlagNames): ApiClient;
   /** Prints `value` as JSON with `-o json`, else the text `human` makes of it. */
   show<T>(value: T, human: (value: T) => string): void;
   /** A progress or status note: stderr, so stdout stays parseable. */
@@ -32,6 +38,9 @@ export interface CliContext {
 
 /** Thrown by a command that has already said why it failed. */
 export class CommandFailed extends Error {}
+
+/** A command line the CLI refuses before sending anything; exit code 2, like Commander's. */
+export class UsageError extends Error {}
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
@@ -44,10 +53,25 @@ export function createContext(io: Io, program: Command): CliContext {
       config ??= loadConfig(io.env, io.cwd);
       return config;
     },
-    client() {
+    client(flags) {
       const cfg = ctx.config();
-      const token = globals().token ?? cfg.token ?? readTokenFile(cfg.dataDir);
-      return createApiClient(globals().server ?? cfg.serverUrl, token);
+      const tokenFile = path.join(cfg.dataDir, ADMIN_TOKEN_FILE);
+      const [token, tokenSource] = globals().token
+        ? [globals().token, '--token']
+        : cfg.token
+          ? [cfg.token, 'INFRAUDIT_TOKEN']
+          : [readTokenFile(cfg.dataDir), tokenFile];
+      if (!token) {
+        throw new UsageError(
+          'no API token: give one with --token or INFRAUDIT_TOKEN, or run this next to the ' +
+            `server's data folder, whose admin-token file is read (looked for ${tokenFile}; ` +
+            'INFRAUDIT_DATA names another folder)',
+        );
+      }
+      return createApiClient(globals().server ?? cfg.serverUrl, token, {
+        tokenSource,
+        ...(flags ? { flags } : {}),
+      });
     },
     show(value, human) {
       io.stdout.write(

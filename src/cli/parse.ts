@@ -32,3 +32,39 @@ export function parsePortList(value: string): number[] {
   }
   return ports;
 }
+
+/** A whole number from `min` to `max`, for options whose range the CLI knows. */
+export function parseIntInRange(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(
+        `expected a whole number from ${min} to ${max}, got "${value}".`,
+      );
+    }
+    return n;
+  };
+}
+
+/** Comma-separated values, each one of `allowed`; the value is passed on as given. */
+export function parseListOf(allowed: readonly string[]): (value: string) => string {
+  return (value) => {
+    const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+    const unknown = items.find((item) => !allowed.includes(item));
+    if (items.length === 0 || unknown !== undefined) {
+      const what = unknown === undefined ? 'no value' : `"${unknown}"`;
+      throw new InvalidArgumentError(
+        `expected comma-separated values from ${allowed.join(', ')}, got ${what}.`,
+      );
+    }
+    return items.join(',');
+  };
+}
+
+/** Text that must match `pattern`; `what` says in words what that is. */
+export function parseMatching(pattern: RegExp, what: string): (value: string) => string {
+  return (value) => {
+    if (!pattern.test(value)) throw new InvalidArgumentError(`expected ${what}, got "${value}".`);
+    return value;
+  };
+}

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { CommandFailed, createContext, type Io } from './context.ts';
+import { CommandFailed, createContext, UsageError, type Io } from './context.ts';
 import { registerFindings } from './commands/findings.ts';
 import { registerRemediation } from './commands/remediation.ts';
 import { registerSandbox } from './commands/sandbox.ts';
@@ -11,6 +12,13 @@ import { registerTokens } from './commands/tokens.ts';
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/** The version in package.json, which is what a release publishes. */
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
 export function buildProgram(io: Io): Command {
   const program = new Command('infraudit')
     .description('Safe, approved, reversible remediation of cloud misconfigurations')
@@ -18,6 +26,7 @@ export function buildProgram(io: Io): Command {
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
     })
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .option('--server <url>', 'API server URL (env INFRAUDIT_URL; default http://127.0.0.1:8080)')
@@ -54,6 +63,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (error instanceof CommandFailed) return EXIT_FAILURE;
+    if (error instanceof UsageError) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
     io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_FAILURE;
   }

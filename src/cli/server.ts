@@ -7,6 +7,7 @@ import { createCatalog } from '../catalog/index.ts';
 import { createCloudClients, type CloudConfig } from '../cloud/clients.ts';
 import { createEngine } from '../engine/engine.ts';
 import { DEMO_REGION, startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { writeSandboxKubeconfig } from '../sandbox/k8s/kubeconfig.ts';
 import { createRemediationService } from '../service/remediation.ts';
 import { openStore } from '../store/connect.ts';
 import type { Store } from '../store/store.ts';
@@ -15,6 +16,8 @@ import { ADMIN_TOKEN_FILE } from './context.ts';
 /** Every findings file here is imported into an empty demo database, in name order. */
 export const DEMO_FINDINGS = new URL('../../examples/demo/', import.meta.url);
 export const SANDBOX_STATE_FILE = 'sandbox-state.json';
+/** The kubeconfig `--demo` writes for the sandbox's Kubernetes API server. */
+export const SANDBOX_KUBECONFIG_FILE = 'sandbox-kubeconfig.yaml';
 
 export interface ServerOptions {
   dataDir: string;
@@ -26,6 +29,8 @@ export interface ServerOptions {
   sandboxPort: number;
   engineConcurrency: number;
   enginePollMs: number;
+  /** How long a claim on running work holds without a heartbeat; 30 s unless set. */
+  engineLeaseMs?: number;
   importLimitBytes: number;
   log: Logger;
 }
@@ -87,6 +92,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         defaultRegion: DEMO_REGION,
         // The sandbox accepts any signature; these only make the SDK sign.
         credentials: { accessKeyId: 'AKIAINFRAUDITDEMO', secretAccessKey: 'demo-secret' },
+        // Context `default`, which Kubernetes findings name unless an import says otherwise.
+        kubeconfig: await writeSandboxKubeconfig(
+          path.join(opts.dataDir, SANDBOX_KUBECONFIG_FILE),
+          sandbox.url,
+        ),
       };
     }
     const clients = createCloudClients(cloud);
@@ -100,6 +110,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       log: log.child({ component: 'engine' }),
       concurrency: opts.engineConcurrency,
       pollMs: opts.enginePollMs,
+      ...(opts.engineLeaseMs ? { leaseMs: opts.engineLeaseMs } : {}),
     });
     const service = createRemediationService({ store, catalog, onWork: () => engine.wake() });
     if (opts.demo) await importDemoFindings(store, service, log);
@@ -144,7 +155,12 @@ async function ensureAdminToken(
     const exists = await readFile(file, 'utf8').then(() => true, () => false);
     return { file: exists ? file : undefined, created: false };
   }
-  const { token } = await store.createToken({ role: 'admin', name: 'admin', now: new Date() });
+  const now = new Date();
+  // Token names stay taken after a revocation, so "admin" may be gone for good.
+  const name = (await store.listTokens()).some((t) => t.name === 'admin')
+    ? `admin-${now.toISOString().replace(/[:.]/g, '-')}`
+    : 'admin';
+  const { token } = await store.createToken({ role: 'admin', name, now, actor: 'system' });
   await writeFile(file, `${token}\n`, { mode: 0o600 });
   await chmod(file, 0o600);
   return { file, created: true };

@@ -70,6 +70,11 @@ function quantity(v: unknown): string | null {
   return typeof v === 'string' && QUANTITY.test(v) ? null : 'a Kubernetes quantity such as 250m or 256Mi';
 }
 
+/** What is wrong with one option's value, as "must be ..." would end; null when it is fine. */
+export function fixOptionProblem(key: keyof FixOptions, value: unknown): string | null {
+  return CHECKS[key](value);
+}
+
 /** Validates a partial change; anything wrong refuses the whole patch. */
 export function parseFixOptionsPatch(input: unknown): Partial<FixOptions> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {

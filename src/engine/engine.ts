@@ -234,7 +234,7 @@ export function createEngine(opts: EngineOptions): Engine {
       if (!stopped) return;
       stopped = false;
       lastSweep = 0;
-      log.info({ owner, concurrency }, 'engine started');
+      log.info({ owner, concurrency, leaseMs }, 'engine started');
       loop = run();
     },
     async stop() {

@@ -77,6 +77,7 @@ export function readAsffFinding(value: unknown, path: Path): NormalizedFinding {
       name: nameFromId(resource.id),
     },
     related: unique([...control.related, ...requirements]),
+    ...(resource.details ? { details: resource.details } : {}),
   };
 }
 
@@ -84,6 +85,8 @@ interface AsffResource {
   type: string;
   id: string;
   region: string | undefined;
+  /** `Details`, keyed by resource type (`{ "AwsEc2SecurityGroup": { ... } }`), as given. */
+  details: JsonObject | undefined;
 }
 
 function readResource(value: unknown, path: Path): AsffResource {
@@ -92,6 +95,7 @@ function readResource(value: unknown, path: Path): AsffResource {
     type: requiredString(resource, 'Type', path),
     id: requiredString(resource, 'Id', path),
     region: optionalString(resource, 'Region', path),
+    details: optionalObject(resource, 'Details', path),
   };
 }
 
@@ -148,7 +152,10 @@ interface Control {
 /**
  * The check a finding reports. For Security Hub the consolidated SecurityControlId
  * (`S3.4`) wins, because standard-specific ids repeat across standards and CIS numbers
- * change between benchmark versions; the standard's own id is kept in `related`.
+ * change between benchmark versions; the standard's own id is kept in `related`. A CIS
+ * finding without the consolidated id is known by its rule qualified with the
+ * benchmark version (`CIS 1.2.0 4.1`), since a bare `4.1` names an SSH rule in one
+ * version and a CloudWatch alarm in another.
  */
 function controlOf(
   origin: string,
@@ -169,13 +176,26 @@ function controlOf(
   }
   const ownId = standardId ?? lastSegment(generatorId);
   const qualified = qualify(generatorId, ownId);
-  const checkId = securityControlId ?? ownId;
-  return { checkId, related: qualified && qualified !== checkId ? [qualified] : [] };
+  const checkId = securityControlId ?? (isCis(generatorId) ? qualified : ownId);
+  return { checkId, related: qualified !== checkId ? [qualified] : [] };
 }
 
-/** `CIS 4.1`, `AFSBP S3.4`; PCI ids (`PCI.EC2.2`) already say their standard. */
-function qualify(generatorId: string, id: string): string | undefined {
-  if (generatorId.includes('cis-aws-foundations-benchmark/')) return `CIS ${id}`;
+const CIS = 'cis-aws-foundations-benchmark/';
+const CIS_VERSION = /cis-aws-foundations-benchmark\/v\/(\d+(?:\.\d+)*)\//;
+
+function isCis(generatorId: string): boolean {
+  return generatorId.includes(CIS);
+}
+
+/**
+ * `CIS 1.2.0 4.1` (`CIS 4.1` when the generator names no version), `AFSBP S3.4`; PCI ids
+ * (`PCI.EC2.2`) already say their standard.
+ */
+function qualify(generatorId: string, id: string): string {
+  if (isCis(generatorId)) {
+    const version = CIS_VERSION.exec(generatorId)?.[1];
+    return version ? `CIS ${version} ${id}` : `CIS ${id}`;
+  }
   if (generatorId.startsWith('aws-foundational-security-best-practices/')) return `AFSBP ${id}`;
   if (generatorId.startsWith('nist-800-53/')) return `NIST.800-53.r5 ${id}`;
   return id;

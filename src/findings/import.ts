@@ -3,9 +3,29 @@ import { invalidInput } from '../domain/errors.ts';
 import { looksLikeAsff, readAsffFinding } from './asff.ts';
 import { locatePath, parseJsonText, stripBom } from './json-text.ts';
 import { looksLikeOcsf, readOcsfFinding } from './ocsf.ts';
+import {
+  detectKubernetes,
+  KUBERNETES_ACCEPTED,
+  KUBERNETES_FORMAT_NAMES,
+  type KubernetesFormat,
+  readKubernetesDocument,
+  readKubernetesYaml,
+} from './k8s/index.ts';
+import { DEFAULT_CONTEXT } from './k8s/resource.ts';
+import { looksLikeYaml } from './k8s/yaml-text.ts';
 import { formatPath, isObject, ShapeError, type Path } from './shape.ts';
 
-export type FindingsFormat = 'prowler-ocsf' | 'asff';
+/** The AWS formats, read one finding at a time (see `FindingsLayout`). */
+export type LayoutFormat = 'prowler-ocsf' | 'asff';
+export type FindingsFormat = LayoutFormat | KubernetesFormat;
+
+export interface ImportOptions {
+  /**
+   * The kubeconfig context Kubernetes findings are about: reports and manifests do not
+   * say which cluster they came from. `default` when not given.
+   */
+  kubeContext?: string;
+}
 
 export interface ParsedFindings {
   format: FindingsFormat;
@@ -15,19 +35,21 @@ export interface ParsedFindings {
 const FORMAT_NAMES: Record<FindingsFormat, string> = {
   'prowler-ocsf': 'Prowler JSON-OCSF',
   asff: 'Security Hub ASFF',
+  ...KUBERNETES_FORMAT_NAMES,
 };
 
 const ACCEPTED =
   'accepted formats are Prowler JSON-OCSF (the array written by --output-formats json-ocsf) ' +
   'and AWS Security Finding Format (a bare array of findings, the {"Findings": [...]} ' +
-  'envelope of GetFindings and Security Hub exports, or a single finding)';
+  'envelope of GetFindings and Security Hub exports, or a single finding), and for ' +
+  `Kubernetes ${KUBERNETES_ACCEPTED}`;
 
 /**
  * Where the findings sit in a parsed file and how to read each one. Splitting detection
  * from reading lets a streaming reader feed items one by one to the same `read`.
  */
 export interface FindingsLayout {
-  format: FindingsFormat;
+  format: LayoutFormat;
   items: readonly unknown[];
   /** The JSON path of `items` in the document. */
   base: Path;
@@ -36,19 +58,32 @@ export interface FindingsLayout {
 /** Reads one finding; `path` is its JSON path, used in the messages of refusals. */
 export type ReadFinding = (value: unknown, path: Path) => NormalizedFinding;
 
-export const READERS: Record<FindingsFormat, ReadFinding> = {
+export const READERS: Record<LayoutFormat, ReadFinding> = {
   'prowler-ocsf': readOcsfFinding,
   asff: readAsffFinding,
 };
 
 /**
- * Reads a Prowler JSON-OCSF or Security Hub ASFF file, recognised by its content.
- * All or nothing: a file with one malformed finding is refused whole, with the JSON
- * path (and line) of the problem. Pure; the caller does the reading from disk or HTTP.
+ * Reads a findings file, its format recognised by its content: Prowler JSON-OCSF,
+ * Security Hub ASFF, or a Kubernetes scanner report or manifest (JSON or YAML).
+ * All or nothing: a file with one malformed finding is refused whole, with the path
+ * (and line) of the problem. Pure; the caller does the reading from disk or HTTP.
  */
-export function parseFindingsFile(text: string): ParsedFindings {
+export function parseFindingsFile(text: string, options: ImportOptions = {}): ParsedFindings {
   const source = stripBom(text);
-  const layout = detectLayout(parseJsonText(source));
+  const kube = { context: options.kubeContext ?? DEFAULT_CONTEXT };
+  if (looksLikeYaml(source)) return readKubernetesYaml(source, kube);
+  const document = parseJsonText(source);
+  const kubernetes = detectKubernetes(document);
+  if (kubernetes && isObject(document)) {
+    try {
+      return { format: kubernetes, findings: readKubernetesDocument(kubernetes, document, kube) };
+    } catch (error) {
+      if (error instanceof ShapeError) throw shapeError(source, kubernetes, error);
+      throw error;
+    }
+  }
+  const layout = detectLayout(document);
   const read = READERS[layout.format];
   try {
     const findings = layout.items.map((item, i) => read(item, [...layout.base, i]));

@@ -1,3 +1,7 @@
+import { seedEc2 } from './ec2/seed.ts';
+import { seedIam } from './iam/seed.ts';
+import { seedKubernetes } from './k8s/seed.ts';
+import { seedRds } from './rds/seed.ts';
 import type { BucketState, StateDocument } from './types.ts';
 
 export const DEMO_ACCOUNT = '111122223333';
@@ -60,7 +64,7 @@ export function demoDocument(account = DEMO_ACCOUNT): StateDocument {
 export type DemoSeed = (doc: StateDocument, account: string, region: string) => void;
 
 /** The other services' demo resources; each service adds its own seed here. */
-const DEMO_SEEDS: DemoSeed[] = [];
+const DEMO_SEEDS: DemoSeed[] = [seedEc2, seedRds, seedIam, seedKubernetes];
 
 function bucket(
   createdAt: string,

@@ -1,3 +1,7 @@
+import { createEc2Module } from './ec2/index.ts';
+import { createIamModule } from './iam/index.ts';
+import { createKubernetesModule } from './k8s/index.ts';
+import { createRdsModule } from './rds/index.ts';
 import { createS3Module } from './s3/index.ts';
 import { createStsModule } from './sts/index.ts';
 import type { ServiceContext, ServiceModule } from './types.ts';
@@ -7,5 +11,12 @@ import type { ServiceContext, ServiceModule } from './types.ts';
  * unsigned requests go to the first. Adding a service is one module and one line here.
  */
 export function createServiceModules(ctx: ServiceContext): ServiceModule[] {
-  return [createS3Module(ctx), createStsModule()];
+  return [
+    createS3Module(ctx),
+    createStsModule(),
+    createIamModule(ctx),
+    createEc2Module(ctx),
+    createRdsModule(ctx),
+    createKubernetesModule(ctx),
+  ];
 }

@@ -124,6 +124,8 @@ export interface StateDocument {
   /** The account requests act as when their access key is not listed under an account. */
   defaultAccount: string;
   accounts: Record<string, AccountState>;
+  /** Kubernetes clusters, by name. Shape: the k8s module's (see docs/sandbox.md). */
+  kubernetes?: unknown;
 }
 
 export interface AccountState {

@@ -168,7 +168,7 @@ async function link(
   }
 }
 
-function isUniqueViolation(error: unknown): boolean {
+export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; errcode?: number; message?: string };
   return e.code === '23505' || /UNIQUE constraint failed/.test(e.message ?? '');
 }

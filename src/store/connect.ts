@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { notFound } from '../domain/errors.ts';
 import { kyselyStore } from './kysely-store.ts';
 import { migrate } from './migrate.ts';
 import type { Database } from './schema.ts';
@@ -16,6 +17,11 @@ export interface StoreOptions {
   log?: Logger;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /**
+   * Refuse (`not_found`) rather than create a database: for tools that act on the database
+   * of an existing server, where a new empty one would only hide a wrong path or URL.
+   */
+  mustExist?: boolean;
 }
 
 export const SQLITE_FILE = 'infraudit.db';
@@ -24,8 +30,16 @@ export const SQLITE_FILE = 'infraudit.db';
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const url = opts.databaseUrl;
   if (!url) {
+    const file = join(opts.dataDir, SQLITE_FILE);
+    if (opts.mustExist && !existsSync(file)) {
+      throw notFound(
+        `no InfraAudit database in ${opts.dataDir}: a data folder is the folder where ` +
+          `\`infraudit serve\` keeps its SQLite database (${SQLITE_FILE}) and admin-token file ` +
+          '(serve --data, INFRAUDIT_DATA, default ./.infraudit); give the folder your server uses',
+      );
+    }
     mkdirSync(opts.dataDir, { recursive: true });
-    const store = await openSqliteStore(join(opts.dataDir, SQLITE_FILE));
+    const store = await openSqliteStore(file);
     opts.log?.debug({ engine: 'sqlite' }, 'database ready');
     return store;
   }
@@ -43,6 +57,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
+    if (opts.mustExist) await expectSchema(db, url);
     await migrate(db, 'postgres');
   } catch (error) {
     await db.destroy();
@@ -50,6 +65,16 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   }
   opts.log?.debug({ engine: 'postgres' }, 'database ready');
   return kyselyStore(db, 'postgres');
+}
+
+async function expectSchema(db: Kysely<Database>, url: string): Promise<void> {
+  const tables = await db.introspection.getTables();
+  if (!tables.some((table) => table.name === 'schema_migrations')) {
+    throw notFound(
+      `the PostgreSQL database ${redact(url)} holds no InfraAudit tables; give the ` +
+        'database URL your server uses (serve --database, DATABASE_URL)',
+    );
+  }
 }
 
 /** Database URLs may carry a password; never echo it. */

@@ -43,6 +43,9 @@ export function kyselyStore(db: Kysely<Database>, engine: 'sqlite' | 'postgres')
     updateFixOptions: (patch, input) => settings.updateFixOptions(db, patch, input),
     createToken: (input) => tokens.createToken(db, input),
     findToken: (token) => tokens.findToken(db, token),
+    lookupToken: (token) => tokens.lookupToken(db, token),
     countTokens: () => tokens.countTokens(db),
+    listTokens: () => tokens.listTokens(db),
+    revokeToken: (id, input) => tokens.revokeToken(db, engine, id, input),
   };
 }

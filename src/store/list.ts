@@ -1,6 +1,8 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { ActionSummary } from '../domain/action.ts';
 import { invalidInput } from '../domain/errors.ts';
+import { CURSOR_KEY_SETTING } from './migrations/003-token-names-cursor-key.ts';
 import { SUMMARY_COLUMNS, type SummaryRow, toSummary } from './rows.ts';
 import type { Database } from './schema.ts';
 import type { ActionQuery, Page, SortField } from './store.ts';
@@ -46,8 +48,9 @@ export async function listActions(db: Kysely<Database>, query: ActionQuery): Pro
       ),
     );
   }
+  const key = await cursorKey(db);
   if (query.cursor) {
-    const [value, id] = decodeCursor(query.cursor, sort);
+    const [value, id] = decodeCursor(key, query.cursor, sort);
     const op = order === 'desc' ? '<' : '>';
     q = q.where((eb) => eb(eb.refTuple(column, 'id'), op, eb.tuple(value, id)));
   }
@@ -55,7 +58,8 @@ export async function listActions(db: Kysely<Database>, query: ActionQuery): Pro
   const rows = await q.orderBy(column, order).orderBy('id', order).limit(limit + 1).execute();
   const items = rows.slice(0, limit);
   const last = items.at(-1);
-  const nextCursor = rows.length > limit && last ? encodeCursor(sort, last[column], last.id) : null;
+  const nextCursor =
+    rows.length > limit && last ? encodeCursor(key, sort, last[column], last.id) : null;
   return { items: items.map(toSummary), nextCursor };
 }
 
@@ -63,14 +67,67 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function encodeCursor(sort: SortField, value: unknown, id: string): string {
-  return Buffer.from(JSON.stringify([sort, value, id])).toString('base64url');
+/** What a cursor's value must be for each sort: the sort column's type. */
+const VALUE_TYPE: Record<SortField, 'string' | 'number'> = {
+  created: 'string',
+  updated: 'string',
+  severity: 'number',
+  status: 'string',
+  type: 'string',
+  title: 'string',
+};
+
+/*
+ * A cursor is its position, signed with the database's own key (kept in the settings
+ * table, made by migration 003): the position goes straight into the query, so only
+ * positions this database handed out are accepted.
+ */
+const keys = new WeakMap<object, Promise<Buffer>>();
+
+function cursorKey(db: Kysely<Database>): Promise<Buffer> {
+  let key = keys.get(db);
+  if (!key) {
+    key = loadCursorKey(db);
+    keys.set(db, key);
+    key.catch(() => keys.delete(db));
+  }
+  return key;
 }
 
-function decodeCursor(cursor: string, sort: SortField): [string | number, string] {
+async function loadCursorKey(db: Kysely<Database>): Promise<Buffer> {
+  const row = await db
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', CURSOR_KEY_SETTING)
+    .executeTakeFirst();
+  if (!row) {
+    throw new Error(`the settings table has no ${CURSOR_KEY_SETTING}; migrate the database`);
+  }
+  return Buffer.from(JSON.parse(row.value) as string, 'hex');
+}
+
+const sign = (key: Buffer, payload: string) =>
+  createHmac('sha256', key).update(payload).digest('base64url');
+
+function encodeCursor(key: Buffer, sort: SortField, value: unknown, id: string): string {
+  const payload = Buffer.from(JSON.stringify([sort, value, id])).toString('base64url');
+  return `${payload}.${sign(key, payload)}`;
+}
+
+function decodeCursor(key: Buffer, cursor: string, sort: SortField): [string | number, string] {
+  const refused = invalidInput(
+    'cursor is not one this server issued; start again without it',
+    { cursor: cursor.length > 40 ? `${cursor.slice(0, 37)}...` : cursor },
+  );
+  const [payload = '', signature = '', ...rest] = cursor.split('.');
+  const expected = Buffer.from(sign(key, payload));
+  const given = Buffer.from(signature);
+  if (rest.length > 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw refused;
+  }
   let parsed: unknown[] | undefined;
   try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const value: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     parsed = Array.isArray(value) ? value : undefined;
   } catch {
     parsed = undefined;
@@ -78,9 +135,9 @@ function decodeCursor(cursor: string, sort: SortField): [string | number, string
   const ok =
     parsed !== undefined &&
     parsed.length === 3 &&
-    (typeof parsed[1] === 'string' || typeof parsed[1] === 'number') &&
-    typeof parsed[2] === 'string';
-  if (!ok || !parsed) throw invalidInput('cursor is not one this server issued; start again without it');
+    typeof parsed[2] === 'string' &&
+    (parsed[0] !== sort || typeof parsed[1] === VALUE_TYPE[sort]);
+  if (!ok || !parsed) throw refused;
   if (parsed[0] !== sort) {
     throw invalidInput(`cursor was issued for sort "${parsed[0]}", not "${sort}"; keep the sort`);
   }

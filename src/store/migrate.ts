@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { type Migration, Migrator } from 'kysely/migration';
 import * as initial from './migrations/001-initial.ts';
 import * as multiStep from './migrations/002-multi-step-fixes.ts';
+import * as tokenNames from './migrations/003-token-names-cursor-key.ts';
 
 type Engine = 'sqlite' | 'postgres';
 type Step = { up(db: Kysely<any>, engine: Engine): Promise<void> };
@@ -10,6 +11,7 @@ type Step = { up(db: Kysely<any>, engine: Engine): Promise<void> };
 const STEPS: Record<string, Step> = {
   '001-initial': initial,
   '002-multi-step-fixes': multiStep,
+  '003-token-names-cursor-key': tokenNames,
 };
 
 export async function migrate(db: Kysely<any>, engine: Engine): Promise<void> {

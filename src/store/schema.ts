@@ -81,6 +81,7 @@ export interface TokenRow {
   hash: string;
   created_at: string;
   revoked_at: string | null;
+  revoked_by: string | null;
 }
 
 export interface Database {

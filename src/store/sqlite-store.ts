@@ -35,7 +35,10 @@ const METHODS = {
   updateFixOptions: true,
   createToken: true,
   findToken: true,
+  lookupToken: true,
   countTokens: true,
+  listTokens: true,
+  revokeToken: true,
 } as const satisfies Record<Method, true>;
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };

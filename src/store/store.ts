@@ -91,6 +91,13 @@ export interface ApiToken {
   createdAt: string;
 }
 
+/** A token as an admin sees it in a listing: never the token itself nor its hash. */
+export interface TokenInfo extends ApiToken {
+  /** When it stopped working; null while it works. */
+  revokedAt: string | null;
+  revokedBy: string | null;
+}
+
 export interface CreateResult {
   action: Action;
   /** False when an open action for the same type and resource already existed. */
@@ -166,8 +173,27 @@ export interface Store {
   getFixOptions(): Promise<FixOptions>;
   updateFixOptions(patch: Partial<FixOptions>, input: { actor: string; now: Date }): Promise<FixOptions>;
 
-  createToken(input: { role: Role; name: string; now: Date }): Promise<{ token: string; info: ApiToken }>;
+  /**
+   * Names are unique among all tokens, revoked ones included, because the audit trail
+   * names the actor by it: a name in use is a `conflict`. With `actor`, the creation is
+   * audited.
+   */
+  createToken(input: {
+    role: Role;
+    name: string;
+    now: Date;
+    actor?: string;
+  }): Promise<{ token: string; info: ApiToken }>;
   /** Resolves a presented token; undefined when unknown or revoked. */
   findToken(token: string): Promise<ApiToken | undefined>;
+  /** Resolves a presented token, revoked or not; undefined when unknown. */
+  lookupToken(token: string): Promise<TokenInfo | undefined>;
   countTokens(): Promise<number>;
+  /** Every token, revoked ones included, oldest first. */
+  listTokens(): Promise<TokenInfo[]>;
+  /**
+   * Revokes a token and audits it. `not_found` for an unknown id; `conflict` when it is
+   * already revoked or is the last active admin token.
+   */
+  revokeToken(id: string, input: { actor: string; now: Date }): Promise<TokenInfo>;
 }

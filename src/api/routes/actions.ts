@@ -6,16 +6,19 @@ import { parseListQuery, type ListQueryString } from '../query.ts';
 import {
   commentBody,
   errorResponses,
+  executeBody,
   idParams,
   listQuery,
   optionalCommentBody,
   ref,
   requiredCommentBody,
+  sealedSecretSchema,
   suggestBody,
 } from '../schemas.ts';
 
 type IdRoute = { Params: { id: string } };
-type CommentRoute = IdRoute & { Body: { comment?: string } };
+type RequestBody = { comment?: string; recipientKey?: string };
+type CommentRoute = IdRoute & { Body: RequestBody };
 
 const actionReply = {
   type: 'object',
@@ -128,7 +131,12 @@ export async function actionRoutes(
     summary: string,
     body: object,
     status: 200 | 202,
-    run: (id: string, actor: string, comment: string | undefined) => Promise<unknown>,
+    run: (
+      id: string,
+      actor: string,
+      comment: string | undefined,
+      body: RequestBody,
+    ) => Promise<unknown>,
   ) =>
     app.post<CommentRoute>(`/actions/:id/${path}`, {
       config: { role: 'admin' },
@@ -140,7 +148,8 @@ export async function actionRoutes(
         response: { [status]: actionReply, ...errorResponses },
       },
       handler: async (request, reply) => {
-        const action = await run(request.params.id, actorOf(request), request.body.comment);
+        const { body } = request;
+        const action = await run(request.params.id, actorOf(request), body.comment, body);
         return reply.code(status).send({ action });
       },
     });
@@ -151,12 +160,32 @@ export async function actionRoutes(
   mutation('reject', 'Reject an action (comment required)', requiredCommentBody, 200, (id, a, c) =>
     service.reject(id, a, c ?? ''),
   );
-  mutation('execute', 'Queue the fix for the engine', optionalCommentBody, 202, (id, a, c) =>
-    service.execute(id, a, c),
+  mutation('execute', 'Queue the fix for the engine', executeBody, 202, (id, a, c, b) =>
+    service.execute(id, a, c, { recipientKey: b.recipientKey }),
   );
-  mutation('retry', 'Queue a failed action again', optionalCommentBody, 202, (id, a, c) =>
-    service.retry(id, a, c),
+  mutation('retry', 'Queue a failed action again', executeBody, 202, (id, a, c, b) =>
+    service.retry(id, a, c, { recipientKey: b.recipientKey }),
   );
+
+  app.post<IdRoute>('/actions/:id/secret', {
+    config: { role: 'admin' },
+    schema: {
+      tags,
+      summary: 'Collect, once, the secret a fix created for your execution',
+      description:
+        'Only the token that requested the execution may collect it; the envelope is sealed ' +
+        'to the recipientKey sent with that request and is removed from the server when ' +
+        'handed over, so a second call answers 404.',
+      params: idParams,
+      response: {
+        200: { type: 'object', properties: { secret: sealedSecretSchema } },
+        ...errorResponses,
+      },
+    },
+    handler: async (request) => ({
+      secret: await service.takeSecret(request.params.id, actorOf(request)),
+    }),
+  });
   mutation('rollback', 'Queue a rollback within the window', optionalCommentBody, 202, (id, a, c) =>
     service.rollback(id, a, c),
   );

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { invalidInput } from '../../domain/errors.ts';
 import type { RemediationService } from '../../service/remediation.ts';
 import { actorOf } from '../auth.ts';
 import { errorResponses } from '../schemas.ts';
@@ -21,6 +20,9 @@ const counts = {
   properties: Object.fromEntries(COUNTS.map((name) => [name, { type: 'integer' }])),
 };
 
+/** The body types of an upload: the file as the scanner wrote it. */
+const FILE_TYPES = ['application/json', 'text/plain'];
+
 /**
  * Findings upload. The body is the file itself; JSON is kept as text here because the
  * importer detects the format and reports errors by position in the original text.
@@ -30,7 +32,7 @@ export async function findingsRoutes(
   opts: { service: RemediationService; bodyLimit: number },
 ): Promise<void> {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser(FILE_TYPES, { parseAs: 'string' }, (_request, body, done) => {
     done(null, body);
   });
 
@@ -43,7 +45,7 @@ export async function findingsRoutes(
       description:
         'The body is the file as exported by the scanner. Nothing is recorded unless the ' +
         'whole file parses.',
-      consumes: ['application/json', 'text/plain'],
+      consumes: FILE_TYPES,
       body: { type: 'string', description: 'The findings file' },
       response: {
         200: {
@@ -67,11 +69,7 @@ export async function findingsRoutes(
         ...errorResponses,
       },
     },
-    handler: (request) => {
-      if (!request.body.trim()) {
-        throw invalidInput('the findings file is empty; send the scanner’s output as the body');
-      }
-      return opts.service.importFindings(request.body, actorOf(request));
-    },
+    // An empty body is refused by the importer, as an empty file is, with `problem: 'empty'`.
+    handler: (request) => opts.service.importFindings(request.body, actorOf(request)),
   });
 }

@@ -1,14 +1,46 @@
 import { Command, Option } from 'commander';
 import type { Action, ActionSummary, AuditEvent } from '../../domain/action.ts';
-import { SEVERITIES, SOURCE_KINDS } from '../../domain/status.ts';
+import { SEVERITIES, SOURCE_KINDS, STATUSES } from '../../domain/status.ts';
+import { MAX_PAGE } from '../../store/list.ts';
 import type { Page } from '../../store/store.ts';
 import { SORT_FIELDS } from '../../store/store.ts';
+import { executeAndCollect, type ExecuteFlags } from '../collect-secret.ts';
 import { CommandFailed, type CliContext } from '../context.ts';
 import { formatAction, formatActionLine, formatActionList } from '../output.ts';
-import { parsePositiveInt } from '../parse.ts';
+import { parseIntInRange, parseListOf, parsePositiveInt } from '../parse.ts';
 import { waitForSettled } from '../wait.ts';
 
 const path = (id: string, op = '') => `/actions/${encodeURIComponent(id)}${op ? `/${op}` : ''}`;
+
+/** Fields of POST /actions by the `suggest` flag that sets each. */
+const SUGGEST_FLAGS = {
+  type: '--type',
+  'resource.id': '--resource-id',
+  'resource.type': '--resource-type',
+  'resource.name': '--resource-name',
+  'resource.account': '--account',
+  'resource.region': '--region',
+  kind: '--kind',
+  severity: '--severity',
+  findingId: '--finding-id',
+  title: '--title',
+  origin: '--origin',
+  checkId: '--check-id',
+};
+
+/** Query parameters of GET /actions by the `list` flag that sets each. */
+const LIST_FLAGS = {
+  status: '--status',
+  severity: '--severity',
+  sourceKind: '--source-kind',
+  resourceType: '--resource-type',
+  provider: '--provider',
+  q: '--search',
+  sort: '--sort',
+  order: '--order',
+  limit: '--limit',
+  cursor: '--cursor',
+};
 
 export function registerRemediation(program: Command, ctx: CliContext): void {
   const remediation = program
@@ -18,18 +50,22 @@ export function registerRemediation(program: Command, ctx: CliContext): void {
   remediation
     .command('list')
     .description('list actions; filters take comma-separated values')
-    .option('--status <list>', 'e.g. pending_approval,failed')
-    .option('--severity <list>', `any of ${SEVERITIES.join(', ')}`)
-    .option('--source-kind <list>', `any of ${SOURCE_KINDS.join(', ')}`)
+    .option('--status <list>', 'e.g. pending_approval,failed', parseListOf(STATUSES))
+    .option('--severity <list>', `any of ${SEVERITIES.join(', ')}`, parseListOf(SEVERITIES))
+    .option(
+      '--source-kind <list>',
+      `any of ${SOURCE_KINDS.join(', ')}`,
+      parseListOf(SOURCE_KINDS),
+    )
     .option('--resource-type <list>', 'e.g. AwsS3Bucket')
     .option('--provider <list>', 'e.g. aws')
     .option('--search <text>', 'text in the title, resource id or name')
     .addOption(new Option('--sort <field>', 'sort field').choices(SORT_FIELDS))
     .addOption(new Option('--order <order>', 'sort order').choices(['asc', 'desc']))
-    .option('--limit <n>', 'page size, 1 to 500', parsePositiveInt)
+    .option('--limit <n>', `page size, 1 to ${MAX_PAGE}`, parseIntInRange(1, MAX_PAGE))
     .option('--cursor <cursor>', 'the next page, as printed after a page')
     .action(async (o: Record<string, string | number | undefined>) => {
-      const page = await ctx.client().get<Page<ActionSummary>>('/actions', {
+      const page = await ctx.client(LIST_FLAGS).get<Page<ActionSummary>>('/actions', {
         status: o.status,
         severity: o.severity,
         sourceKind: o.sourceKind,
@@ -79,7 +115,7 @@ export function registerRemediation(program: Command, ctx: CliContext): void {
       const optional = ['kind', 'severity', 'findingId', 'title', 'origin', 'checkId'] as const;
       const body: Record<string, unknown> = { type: o.type, resource };
       for (const key of optional) if (o[key]) body[key] = o[key];
-      const result = await ctx.client().post<{ action: Action; created: boolean }>(
+      const result = await ctx.client(SUGGEST_FLAGS).post<{ action: Action; created: boolean }>(
         '/actions',
         body,
       );
@@ -120,8 +156,23 @@ export function registerRemediation(program: Command, ctx: CliContext): void {
         if (o.wait) await settle(ctx, id, expected, o.timeout);
       });
 
-  queued('execute', 'execute', 'completed', 'queue the fix for the engine (admin)');
-  queued('retry', 'retry', 'completed', 'queue a failed action again (admin)');
+  const executing = (op: 'execute' | 'retry', description: string) =>
+    remediation
+      .command(op)
+      .description(description)
+      .argument('<id>', 'action id')
+      .option('--comment <text>', 'why, for the audit trail')
+      .option('--wait', 'wait until the action settles; exit 1 unless it ends completed')
+      .option('--timeout <seconds>', 'how long --wait waits', parsePositiveInt, 300)
+      .option(
+        '--secret-file <path>',
+        'with --wait: write a secret the fix creates (a new access key) to this new file, ' +
+          'mode 0600, instead of stdout',
+      )
+      .action((id: string, o: ExecuteFlags) => executeAndCollect(ctx, id, op, o));
+
+  executing('execute', 'queue the fix for the engine (admin); a fix making a secret needs --wait');
+  executing('retry', 'queue a failed action again (admin); a fix making a secret needs --wait');
   queued('rollback', 'rollback', 'rolled_back', 'undo a completed fix within the window (admin)');
 
   remediation

@@ -36,6 +36,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         sandboxPort: o.sandboxPort ?? config.sandboxPort,
         engineConcurrency: config.engineConcurrency,
         enginePollMs: config.enginePollMs,
+        engineLeaseMs: config.engineLeaseMs,
         importLimitBytes: config.importLimitBytes,
         log,
       });

@@ -1,9 +1,20 @@
-import type { Command } from 'commander';
-import type { FixOptions } from '../../domain/fix-options.ts';
-import type { RemediationSettings } from '../../domain/settings.ts';
-import type { CliContext } from '../context.ts';
+import { InvalidArgumentError, type Command } from 'commander';
+import { fixOptionProblem, type FixOptions } from '../../domain/fix-options.ts';
+import {
+  ROLLBACK_WINDOW_MAX,
+  ROLLBACK_WINDOW_MIN,
+  type RemediationSettings,
+} from '../../domain/settings.ts';
+import { UsageError, type CliContext } from '../context.ts';
 import { formatSettings } from '../output.ts';
-import { parseBoolean, parsePortList, parsePositiveInt } from '../parse.ts';
+import { parseBoolean, parseIntInRange, parsePortList, parsePositiveInt } from '../parse.ts';
+import type { FlagNames } from '../terms.ts';
+
+const REMEDIATION_FLAGS: FlagNames = {
+  requireApproval: '--require-approval',
+  autoExecute: '--auto-execute',
+  rollbackWindowMinutes: '--rollback-window',
+};
 
 interface SetOptions {
   requireApproval?: boolean;
@@ -32,8 +43,9 @@ export function registerSettings(program: Command, ctx: CliContext): void {
     .option('--auto-execute <bool>', 'approval queues execution at once: true|false', parseBoolean)
     .option(
       '--rollback-window <minutes>',
-      'how long after completion a rollback is allowed, 5 to 120',
-      parsePositiveInt,
+      `how long after completion a rollback is allowed, ${ROLLBACK_WINDOW_MIN} to ` +
+        `${ROLLBACK_WINDOW_MAX}`,
+      parseIntInRange(ROLLBACK_WINDOW_MIN, ROLLBACK_WINDOW_MAX),
     )
     .action(async (o: SetOptions) => {
       const patch: Partial<RemediationSettings> = {};
@@ -41,11 +53,13 @@ export function registerSettings(program: Command, ctx: CliContext): void {
       if (o.autoExecute !== undefined) patch.autoExecute = o.autoExecute;
       if (o.rollbackWindow !== undefined) patch.rollbackWindowMinutes = o.rollbackWindow;
       if (Object.keys(patch).length === 0) {
-        throw new Error(
+        throw new UsageError(
           'nothing to change; give --require-approval, --auto-execute or --rollback-window',
         );
       }
-      const updated = await ctx.client().put<RemediationSettings>('/settings/remediation', patch);
+      const updated = await ctx
+        .client(REMEDIATION_FLAGS)
+        .put<RemediationSettings>('/settings/remediation', patch);
       ctx.show(updated, formatSettings);
     });
 
@@ -63,19 +77,31 @@ export function registerSettings(program: Command, ctx: CliContext): void {
   const set = fixes
     .command('set')
     .description('change some fix options (admin); plans already made keep their options');
-  for (const [flag, , help, parse] of FIX_FLAGS) set.option(flag, help, parse);
+  for (const [flag, key, help, parse] of FIX_FLAGS) set.option(flag, help, checked(key, parse));
   set.action(async (o: Record<string, unknown>) => {
     const patch: Record<string, unknown> = {};
     for (const [, key] of FIX_FLAGS) if (o[key] !== undefined) patch[key] = o[key];
     if (Object.keys(patch).length === 0) {
-      const flags = FIX_FLAGS.map(([flag]) => flag.split(' ')[0]).join(', ');
-      throw new Error(`nothing to change; give one of ${flags}`);
+      const flags = FIX_FLAGS.map(([flag]) => flagName(flag)).join(', ');
+      throw new UsageError(`nothing to change; give one of ${flags}`);
     }
-    ctx.show(await ctx.client().put<FixOptions>('/settings/fixes', patch), formatSettings);
+    const names = Object.fromEntries(FIX_FLAGS.map(([flag, key]) => [key, flagName(flag)]));
+    ctx.show(await ctx.client(names).put<FixOptions>('/settings/fixes', patch), formatSettings);
   });
 }
 
 const text = (value: string) => value;
+const flagName = (flag: string) => flag.split(' ')[0] ?? flag;
+
+/** The option's own parser, then the same check the server makes, before any request. */
+function checked(key: keyof FixOptions, parse: (value: string) => unknown) {
+  return (value: string) => {
+    const parsed = parse(value);
+    const problem = fixOptionProblem(key, parsed);
+    if (problem) throw new InvalidArgumentError(`expected ${problem}, got "${value}".`);
+    return parsed;
+  };
+}
 
 type FixFlag = [flag: string, key: keyof FixOptions, help: string, parse: (v: string) => unknown];
 
