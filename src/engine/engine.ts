@@ -71,7 +71,7 @@ export function createEngine(opts: EngineOptions): Engine {
   async function runContext(action: Action, fixLog: Logger): Promise<RunContext | undefined> {
     const fix = catalog.get(action.type);
     if (!fix) return undefined;
-    const input = inputOf(action, await store.getFixOptions());
+    const input = await inputOf(action, () => store.getFixOptions());
     const ctx = fixContext({ action, input, clients: opts.clients, log: fixLog, store, owner });
     const fence = async () => {
       if (!(await store.renewLease(action.id, owner, clock(), leaseMs))) {
@@ -128,7 +128,7 @@ export function createEngine(opts: EngineOptions): Engine {
       message: 'the rollback window closed; running the final step',
     }))) return;
     const actionLog = log.child({ actionId: action.id, attempt: action.attempt, type: action.type });
-    const input = inputOf(action, await store.getFixOptions());
+    const input = await inputOf(action, () => store.getFixOptions());
     const ctx = contextWithoutLease(opts.clients, actionLog, input);
     let comment: string;
     try {

@@ -6,9 +6,12 @@ import type { CloudClients } from '../cloud/clients.ts';
 import { parseRecipientKey, seal } from '../secrets/sealed-box.ts';
 import type { Store } from '../store/store.ts';
 
-/** The input an action runs with: the one its plan was made with, so what ran was approved. */
-export function inputOf(action: Action, options: FixOptions): FixInput {
-  return action.plan.input ?? { params: action.params, options };
+/**
+ * The input an action runs with: the one its plan was made with, so what ran was
+ * approved. Only an action never planned falls back to the options in force now.
+ */
+export async function inputOf(action: Action, options: () => Promise<FixOptions>): Promise<FixInput> {
+  return action.plan.input ?? { params: action.params, options: await options() };
 }
 
 /** Everything a fix may touch while it runs one action, bound to this engine's lease. */

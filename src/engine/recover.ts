@@ -1,5 +1,4 @@
 import type { Action } from '../domain/action.ts';
-import { rollbackDeadline } from '../domain/settings.ts';
 import { engineError, toActionError } from './cloud-error.ts';
 import type { RunContext } from './run-action.ts';
 
@@ -24,19 +23,16 @@ export async function settle(run: RunContext, action: Action): Promise<Action> {
     try {
       const live = await fix.read(ctx, action.resource);
       if (fix.isCompliant(live, input)) {
-        const settings = await store.getSettings();
-        const done = clock();
         return store.transition(action.id, 'complete', {
           ...base,
-          now: done,
+          now: clock(),
+          openRollbackWindow: true,
           patch: {
             result: {
               kind: 'recovered',
               message: 'the engine stopped during the change; the live state shows it in place',
               observed: live,
             },
-            completedAt: done.toISOString(),
-            rollbackDeadline: rollbackDeadline(done, settings.rollbackWindowMinutes).toISOString(),
           },
         });
       }

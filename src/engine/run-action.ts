@@ -2,7 +2,6 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Action } from '../domain/action.ts';
 import { AppError } from '../domain/errors.ts';
-import { rollbackDeadline } from '../domain/settings.ts';
 import type { Fix, FixContext, FixInput } from '../catalog/fix.ts';
 import type { Store } from '../store/store.ts';
 import { engineError, toActionError } from './cloud-error.ts';
@@ -107,17 +106,14 @@ export async function execute(run: RunContext, action: Action): Promise<Action> 
     );
   }
 
-  const settings = await store.getSettings();
-  const done = clock();
   return store.transition(action.id, 'complete', {
     actor: 'system',
-    now: done,
+    now: clock(),
     leaseOwner: owner,
+    openRollbackWindow: true,
     patch: {
       error: null,
       result: { kind: 'applied', message: 'the change was applied and verified', observed: after },
-      completedAt: done.toISOString(),
-      rollbackDeadline: rollbackDeadline(done, settings.rollbackWindowMinutes).toISOString(),
       ...(planned ? {} : replan(live)),
     },
   });

@@ -27,7 +27,6 @@ export interface ImportDeps {
   catalog: Catalog;
   now: Date;
   actor: string;
-  requireApproval: boolean;
 }
 
 /**
@@ -64,7 +63,6 @@ export async function importFindings(text: string, deps: ImportDeps): Promise<Im
   const results = await deps.store.createActions(planned, {
     actor: deps.actor,
     now: deps.now,
-    requireApproval: deps.requireApproval,
   });
   const created = results.filter((r) => r.created).length;
   return {

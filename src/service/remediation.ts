@@ -79,14 +79,7 @@ export function createRemediationService(opts: RemediationServiceOptions) {
 
   return {
     async importFindings(text: string, actor: string): Promise<ImportResult> {
-      const settings = await store.getSettings();
-      const result = await importFindings(text, {
-        store,
-        catalog,
-        actor,
-        now: clock(),
-        requireApproval: settings.requireApproval,
-      });
+      const result = await importFindings(text, { store, catalog, actor, now: clock() });
       if (result.counts.created > 0) onWork?.();
       return result;
     },
@@ -109,10 +102,9 @@ export function createRemediationService(opts: RemediationServiceOptions) {
         origin: input.origin ?? 'manual',
         checkId: input.checkId ?? fix.type,
       };
-      const settings = await store.getSettings();
       const result = await store.createAction(
         newAction(fix, resource, source, input.severity ?? 'medium'),
-        { actor, now: clock(), requireApproval: settings.requireApproval },
+        { actor, now: clock() },
       );
       if (result.created) onWork?.();
       return result;

@@ -6,9 +6,11 @@ import { severityRank, STATUSES, type Status } from '../domain/status.ts';
 import { dataText, toAction, toEvent } from './rows.ts';
 import type { ActionRow, Database } from './schema.ts';
 import type { CreateResult, NewAction } from './store.ts';
+import { getSettings } from './settings.ts';
 import { applyTransition, lockedRow } from './transition.ts';
 
-type CreateOpts = { actor: string; now: Date; requireApproval: boolean };
+/** `requireApproval` left out: the setting in force is read in the same transaction. */
+type CreateOpts = { actor: string; now: Date; requireApproval?: boolean };
 
 /**
  * Inserts a suggested action, or links the finding to the open action for the same fix
@@ -127,7 +129,8 @@ async function createInTransaction(
     })
     .execute();
   await link(trx, row.id, input, now, null);
-  if (opts.requireApproval) {
+  const requireApproval = opts.requireApproval ?? (await getSettings(trx)).requireApproval;
+  if (requireApproval) {
     row = await applyTransition(trx, row, 'submit', { actor: 'system', now: opts.now });
   }
   return { action: toAction(row), created: true };

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { DEFAULT_FIX_OPTIONS, type FixOptions } from '../domain/fix-options.ts';
 import { DEFAULT_SETTINGS, type RemediationSettings } from '../domain/settings.ts';
 import { dataText } from './rows.ts';
@@ -13,7 +13,10 @@ interface Group<T extends object> {
 const REMEDIATION: Group<RemediationSettings> = { prefix: 'remediation.', defaults: DEFAULT_SETTINGS };
 const FIXES: Group<FixOptions> = { prefix: 'fixes.', defaults: DEFAULT_FIX_OPTIONS };
 
-async function read<T extends object>(db: Kysely<Database>, group: Group<T>): Promise<T> {
+async function read<T extends object>(
+  db: Kysely<Database> | Transaction<Database>,
+  group: Group<T>,
+): Promise<T> {
   const rows = await db
     .selectFrom('settings')
     .select(['key', 'value'])
@@ -70,7 +73,8 @@ async function write<T extends object>(
   });
 }
 
-export const getSettings = (db: Kysely<Database>) => read(db, REMEDIATION);
+export const getSettings = (db: Kysely<Database> | Transaction<Database>) =>
+  read(db, REMEDIATION);
 export const updateSettings = (
   db: Kysely<Database>,
   patch: Partial<RemediationSettings>,

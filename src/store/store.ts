@@ -72,6 +72,11 @@ export interface TransitionInput {
   data?: Record<string, unknown>;
   /** Queue this request in the same transaction (approve with auto-execute). */
   thenRequest?: RequestedOp;
+  /**
+   * Completion: stamp `completedAt` and fix the rollback deadline from the window setting
+   * read in the same transaction.
+   */
+  openRollbackWindow?: boolean;
   /** The engine's lease the transition must still hold (owner id). */
   leaseOwner?: string;
 }
@@ -113,15 +118,18 @@ export interface Store {
   readonly engine: 'sqlite' | 'postgres';
   close(): Promise<void>;
 
-  /** Inserts a suggested action, or links the finding to the open one for the same problem. */
+  /**
+   * Inserts a suggested action, or links the finding to the open one for the same problem.
+   * Without `requireApproval`, the setting in force is read in the same transaction.
+   */
   createAction(
     input: NewAction,
-    opts: { actor: string; now: Date; requireApproval: boolean },
+    opts: { actor: string; now: Date; requireApproval?: boolean },
   ): Promise<CreateResult>;
   /** `createAction` for many at once, in one transaction: all are recorded or none. */
   createActions(
     inputs: NewAction[],
-    opts: { actor: string; now: Date; requireApproval: boolean },
+    opts: { actor: string; now: Date; requireApproval?: boolean },
   ): Promise<CreateResult[]>;
   getAction(id: string): Promise<Action | undefined>;
   /** One page of the queue, as summaries. */

@@ -8,9 +8,11 @@ import {
   REQUESTS,
   TRANSITIONS,
 } from '../domain/lifecycle.ts';
+import { rollbackDeadline } from '../domain/settings.ts';
 import { OPEN_STATUSES, type Status } from '../domain/status.ts';
 import { dataText, patchColumns, toAction } from './rows.ts';
 import type { ActionRow, Database } from './schema.ts';
+import { getSettings } from './settings.ts';
 import type { RequestInput, TransitionInput } from './store.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -43,6 +45,11 @@ export async function applyTransition(
     set.approved_at = now;
   }
   if (op === 'start') set.attempt = row.attempt + 1;
+  if (input.openRollbackWindow) {
+    const { rollbackWindowMinutes } = await getSettings(trx);
+    set.completed_at = now;
+    set.rollback_deadline = rollbackDeadline(input.now, rollbackWindowMinutes).toISOString();
+  }
   const holdsWork = to === 'executing' || to === 'rolling_back';
   if (!holdsWork) {
     set.lease_owner = null;
