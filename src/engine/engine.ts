@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Action } from '../domain/action.ts';
+import type { FixOptions } from '../domain/fix-options.ts';
 import { AppError, conflict } from '../domain/errors.ts';
 import type { Catalog } from '../catalog/index.ts';
 import type { CloudClients } from '../cloud/clients.ts';
@@ -143,14 +144,14 @@ export function createEngine(opts: EngineOptions): Engine {
   }
 
   /** Reads the live state into a new action's plan, so reviewers see real values. */
-  async function planOne(action: Action) {
+  async function planOne(action: Action, options: FixOptions) {
     const fix = catalog.get(action.type);
     let plan;
     if (!fix) {
       const error = engineError('unsupported', `no fix of type ${action.type} in this catalog`, clock());
       plan = { ...action.plan, error };
     } else {
-      const input = { params: action.params, options: await store.getFixOptions() };
+      const input = { params: action.params, options };
       const ctx = contextWithoutLease(opts.clients, log, input);
       try {
         plan = planFor(fix, action.resource, await fix.read(ctx, action.resource), input);
@@ -191,13 +192,17 @@ export function createEngine(opts: EngineOptions): Engine {
     }
     const room = concurrency - running.size;
     if (room > 0) {
-      const pending = await store.unplanned(room + planning.size);
+      const pending = (await store.unplanned(room + planning.size)).filter(
+        (a) => !planning.has(a.id),
+      );
+      // One read of the options for every plan made in this pass.
+      const options = pending.length > 0 ? await store.getFixOptions() : undefined;
       for (const action of pending) {
-        if (planning.has(action.id) || running.size >= concurrency) continue;
+        if (running.size >= concurrency) continue;
         found = true;
         planning.add(action.id);
         track(
-          planOne(action)
+          planOne(action, options!)
             .catch((error) => log.error({ err: error, actionId: action.id }, 'planning failed'))
             .finally(() => planning.delete(action.id)),
         );

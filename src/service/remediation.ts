@@ -50,6 +50,11 @@ export const MAX_COMMENT_LENGTH = 10_000;
 export function createRemediationService(opts: RemediationServiceOptions) {
   const { store, catalog, onWork } = opts;
   const clock = opts.clock ?? (() => new Date());
+  // A fix that hands out a secret waits for a person to execute it with their key.
+  const secretTypes = catalog
+    .all()
+    .filter((f) => f.yieldsSecret)
+    .map((f) => f.type);
 
   async function load(id: string): Promise<Action> {
     const action = await store.getAction(id);
@@ -111,18 +116,15 @@ export function createRemediationService(opts: RemediationServiceOptions) {
     },
 
     async approve(id: string, actor: string, comment?: string | null): Promise<Action> {
-      const action = await load(id);
-      checkTransition('approve', action.status, comment);
-      const settings = await store.getSettings();
-      // A fix that hands out a secret waits for a person to execute it with their key.
-      const autoExecute = settings.autoExecute && !catalog.get(action.type)?.yieldsSecret;
+      // The store checks the lifecycle and reads the auto-execute setting in the same
+      // transaction as the approval, so the two cannot disagree.
       const updated = await store.transition(id, 'approve', {
         actor,
         now: clock(),
         comment: clean(comment),
-        ...(autoExecute ? { thenRequest: 'execute' as const } : {}),
+        autoExecute: { unlessTypes: secretTypes },
       });
-      if (autoExecute) onWork?.();
+      if (updated.requestedOp) onWork?.();
       return updated;
     },
 

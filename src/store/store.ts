@@ -70,8 +70,13 @@ export interface TransitionInput {
   patch?: ActionPatch;
   /** Extra facts for the audit event (both states on a refused rollback, say). */
   data?: Record<string, unknown>;
-  /** Queue this request in the same transaction (approve with auto-execute). */
+  /** Queue this request in the same transaction. */
   thenRequest?: RequestedOp;
+  /**
+   * Queue an execution in the same transaction when the auto-execute setting, read there,
+   * is on; never for the listed types (fixes whose secret needs a person to receive it).
+   */
+  autoExecute?: { unlessTypes: readonly string[] };
   /**
    * Completion: stamp `completedAt` and fix the rollback deadline from the window setting
    * read in the same transaction.

@@ -64,9 +64,14 @@ export async function applyTransition(
     set.requested_at = null;
   }
   if (!holdsWork && !pending) set.request_data = null;
-  if (input.thenRequest) {
+  const autoExecute =
+    input.autoExecute &&
+    !input.autoExecute.unlessTypes.includes(row.type) &&
+    (await getSettings(trx)).autoExecute;
+  const then = input.thenRequest ?? (autoExecute ? 'execute' : undefined);
+  if (then) {
     set.request_data = null;
-    set.requested_op = input.thenRequest;
+    set.requested_op = then;
     set.requested_by = input.actor;
     set.requested_at = now;
   }
@@ -97,7 +102,7 @@ export async function applyTransition(
       from_status: from,
       to_status: to,
       comment: input.comment ?? null,
-      data: dataText(input.data ?? (input.thenRequest ? { queued: input.thenRequest } : null)),
+      data: dataText(input.data ?? (then ? { queued: then } : null)),
     })
     .execute();
   return { ...row, ...set } as ActionRow;
@@ -105,7 +110,7 @@ export async function applyTransition(
 
 export async function lockedRow(trx: Db, id: string): Promise<ActionRow> {
   const row = await trx.selectFrom('actions').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw notFound(`no action with id ${id}`);
+  if (!row) throw notFound(`no action with id "${id}"; list actions to find its id`);
   return row;
 }
 
