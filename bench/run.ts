@@ -7,7 +7,7 @@ import { queueBench } from './queue.ts';
  */
 const actions = Number(process.env.BENCH_ACTIONS ?? 2000);
 const queueSize = Number(process.env.BENCH_QUEUE ?? 100_000);
-const width = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const width = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const ms = (v: number) => `${v.toFixed(2)} ms`;

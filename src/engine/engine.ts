@@ -58,14 +58,16 @@ export function createEngine(opts: EngineOptions): Engine {
   let lastSweep = 0;
   let lastFinalize = 0;
   const finalizeEveryMs = opts.finalizeEveryMs ?? 10_000;
-  let busy = false;
   const idleWaiters: (() => void)[] = [];
+  // New actions arrive only from outside (a wake) or are found by the periodic poll; the
+  // store is asked for unplanned ones only then, not after every finished action.
+  let planCheck = true;
 
   const track = (work: Promise<void>) => {
     running.add(work);
     void work.finally(() => {
       running.delete(work);
-      engine.wake();
+      wakeUp?.();
     });
   };
 
@@ -191,10 +193,10 @@ export function createEngine(opts: EngineOptions): Engine {
       }
     }
     const room = concurrency - running.size;
-    if (room > 0) {
-      const pending = (await store.unplanned(room + planning.size)).filter(
-        (a) => !planning.has(a.id),
-      );
+    if (room > 0 && planCheck) {
+      const unplanned = await store.unplanned(room + planning.size);
+      if (unplanned.length === 0) planCheck = false;
+      const pending = unplanned.filter((a) => !planning.has(a.id));
       // One read of the options for every plan made in this pass.
       const options = pending.length > 0 ? await store.getFixOptions() : undefined;
       for (const action of pending) {
@@ -219,11 +221,14 @@ export function createEngine(opts: EngineOptions): Engine {
       } catch (error) {
         log.error({ err: error }, 'engine pass failed; retrying');
       }
-      busy = found || running.size > 0;
-      if (!busy) for (const resolve of idleWaiters.splice(0)) resolve();
+      const idle = !found && running.size === 0 && !planCheck;
+      if (idle) for (const resolve of idleWaiters.splice(0)) resolve();
       if (found && running.size < concurrency) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
+        const timer = setTimeout(() => {
+          planCheck = true;
+          resolve();
+        }, pollMs);
         wakeUp = () => {
           clearTimeout(timer);
           resolve();
@@ -251,7 +256,7 @@ export function createEngine(opts: EngineOptions): Engine {
       log.info({ owner }, 'engine stopped');
     },
     wake() {
-      busy = true;
+      planCheck = true;
       wakeUp?.();
     },
     idle() {

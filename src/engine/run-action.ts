@@ -86,7 +86,9 @@ export async function execute(run: RunContext, action: Action): Promise<Action> 
     return fail(error, replan(live), { planned, live });
   }
 
-  await run.fence();
+  // The snapshot write above is conditional on the lease, and nothing but pure checks
+  // has run since, so it is the fence; a resumed attempt wrote no snapshot and fences here.
+  if (resuming) await run.fence();
   try {
     await fix.apply(ctx, resource, resuming ? action.snapshot!.state : live);
   } catch (error) {
