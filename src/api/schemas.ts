@@ -279,6 +279,20 @@ export const optionalCommentBody = {
   properties: { comment },
 } as const;
 
+export const rollbackBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    comment,
+    force: {
+      type: 'boolean',
+      description:
+        'restore the snapshot even over a change made after the fix (a comment is then ' +
+        'required); the audit trail keeps the overwritten state',
+    },
+  },
+} as const;
+
 export const executeBody = {
   type: 'object',
   additionalProperties: false,

@@ -176,7 +176,16 @@ export function createRemediationService(opts: RemediationServiceOptions) {
       return takeSecret(store, await load(id), actor, clock());
     },
 
-    async rollback(id: string, actor: string, comment?: string | null): Promise<Action> {
+    /**
+     * Queues a rollback. With `force`, the engine restores the snapshot even over a change
+     * someone made after the fix; the audit trail keeps the state it overwrote.
+     */
+    async rollback(
+      id: string,
+      actor: string,
+      comment?: string | null,
+      opts: { force?: boolean } = {},
+    ): Promise<Action> {
       const action = await load(id);
       checkRequest('rollback', action.status, action.requestedOp);
       if (action.result?.kind === 'already_compliant') {
@@ -197,7 +206,12 @@ export function createRemediationService(opts: RemediationServiceOptions) {
           { rollbackDeadline: action.rollbackDeadline, now: now.toISOString() },
         );
       }
-      return request(action, 'rollback', actor, comment);
+      if (opts.force && !clean(comment)) {
+        throw invalidInput(
+          'a forced rollback overwrites changes made after the fix; give a comment saying why',
+        );
+      }
+      return request(action, 'rollback', actor, comment, opts.force ? { force: true } : undefined);
     },
 
     async comment(id: string, actor: string, text: string): Promise<AuditEvent> {

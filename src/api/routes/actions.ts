@@ -10,6 +10,7 @@ import {
   idParams,
   listQuery,
   optionalCommentBody,
+  rollbackBody,
   ref,
   requiredCommentBody,
   sealedSecretSchema,
@@ -17,7 +18,7 @@ import {
 } from '../schemas.ts';
 
 type IdRoute = { Params: { id: string } };
-type RequestBody = { comment?: string; recipientKey?: string };
+type RequestBody = { comment?: string; recipientKey?: string; force?: boolean };
 type CommentRoute = IdRoute & { Body: RequestBody };
 
 const actionReply = {
@@ -186,8 +187,8 @@ export async function actionRoutes(
       secret: await service.takeSecret(request.params.id, actorOf(request)),
     }),
   });
-  mutation('rollback', 'Queue a rollback within the window', optionalCommentBody, 202, (id, a, c) =>
-    service.rollback(id, a, c),
+  mutation('rollback', 'Queue a rollback within the window', rollbackBody, 202, (id, a, c, b) =>
+    service.rollback(id, a, c, { force: b.force }),
   );
 
   app.post<IdRoute & { Body: { text: string } }>('/actions/:id/comments', {

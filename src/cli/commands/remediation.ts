@@ -151,10 +151,15 @@ export function registerRemediation(program: Command, ctx: CliContext): void {
       .option('--comment <text>', 'why, for the audit trail')
       .option('--wait', `wait until the action settles; exit 1 unless it ends ${expected}`)
       .option('--timeout <seconds>', 'how long --wait waits', parsePositiveInt, 300)
-      .action(async (id: string, o: { comment?: string; wait?: boolean; timeout: number }) => {
-        await change(ctx, id, op, o.comment);
-        if (o.wait) await settle(ctx, id, expected, o.timeout);
-      });
+      .action(
+        async (
+          id: string,
+          o: { comment?: string; wait?: boolean; timeout: number; force?: boolean },
+        ) => {
+          await change(ctx, id, op, o.comment, o.force ? { force: true } : {});
+          if (o.wait) await settle(ctx, id, expected, o.timeout);
+        },
+      );
 
   const executing = (op: 'execute' | 'retry', description: string) =>
     remediation
@@ -173,7 +178,12 @@ export function registerRemediation(program: Command, ctx: CliContext): void {
 
   executing('execute', 'queue the fix for the engine (admin); a fix making a secret needs --wait');
   executing('retry', 'queue a failed action again (admin); a fix making a secret needs --wait');
-  queued('rollback', 'rollback', 'rolled_back', 'undo a completed fix within the window (admin)');
+  queued('rollback', 'rollback', 'rolled_back', 'undo a completed fix within the window (admin)')
+    .option(
+      '--force',
+      'restore the snapshot even over a change made after the fix (needs --comment); the ' +
+        'audit trail keeps what was overwritten',
+    );
 
   remediation
     .command('comment')
@@ -186,8 +196,14 @@ export function registerRemediation(program: Command, ctx: CliContext): void {
     });
 }
 
-async function change(ctx: CliContext, id: string, op: string, comment?: string): Promise<void> {
-  const body = comment === undefined ? {} : { comment };
+async function change(
+  ctx: CliContext,
+  id: string,
+  op: string,
+  comment?: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const body = { ...(comment === undefined ? {} : { comment }), ...extra };
   const { action } = await ctx.client().post<{ action: Action }>(path(id, op), body);
   ctx.show({ action }, (r) => formatActionLine(r.action));
 }
