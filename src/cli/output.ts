@@ -57,6 +57,7 @@ export function formatAction(action: Action, events: AuditEvent[]): string {
   const plan = action.plan;
   out.push('', `Plan${action.plannedAt ? ` (live state read ${action.plannedAt})` : ''}`);
   if (plan.error) out.push(`  could not read the live state: ${plan.error.message}`);
+  if (plan.refusal) out.push(`  WILL NOT RUN: ${plan.refusal}`);
   out.push(`  before: ${plan.before ? json(plan.before, 4) : 'not read yet'}`);
   out.push(`  after:  ${json(plan.after, 4)}`);
   out.push(`  already compliant: ${plan.alreadyCompliant ? 'yes' : 'no'}`);
@@ -66,6 +67,9 @@ export function formatAction(action: Action, events: AuditEvent[]): string {
   out.push(`  reversibility: ${plan.reversibility.level}${note}`);
   out.push(`  warnings:${plan.warnings.length === 0 ? ' none' : ''}`);
   for (const warning of plan.warnings) out.push(`    - ${warning}`);
+  if (plan.input && Object.keys(plan.input.params).length > 0) {
+    out.push(`  asked for: ${json(plan.input.params, 4)}`);
+  }
 
   if (action.snapshot) {
     out.push('', `Snapshot (captured ${action.snapshot.capturedAt})`);
