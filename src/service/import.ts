@@ -27,6 +27,8 @@ export interface ImportDeps {
   catalog: Catalog;
   now: Date;
   actor: string;
+  /** The kubeconfig context Kubernetes findings belong to; `default` when not given. */
+  kubeContext?: string;
 }
 
 /**
@@ -34,7 +36,10 @@ export interface ImportDeps {
  * first write, so a file that is malformed anywhere records nothing.
  */
 export async function importFindings(text: string, deps: ImportDeps): Promise<ImportResult> {
-  const { format, findings } = parseFindingsFile(text);
+  const { format, findings } = parseFindingsFile(
+    text,
+    deps.kubeContext ? { kubeContext: deps.kubeContext } : undefined,
+  );
   const fixes = new Map<NormalizedFinding, SupportedFix>();
   const summary = summarize(findings, (finding) => {
     const supported = supportedFix(deps.catalog, finding);

@@ -83,8 +83,12 @@ export function createRemediationService(opts: RemediationServiceOptions) {
   }
 
   return {
-    async importFindings(text: string, actor: string): Promise<ImportResult> {
-      const result = await importFindings(text, { store, catalog, actor, now: clock() });
+    async importFindings(
+      text: string,
+      actor: string,
+      opts: { kubeContext?: string } = {},
+    ): Promise<ImportResult> {
+      const result = await importFindings(text, { store, catalog, actor, now: clock(), ...opts });
       if (result.counts.created > 0) onWork?.();
       return result;
     },

@@ -36,7 +36,7 @@ export async function findingsRoutes(
     done(null, body);
   });
 
-  app.post<{ Body: string }>('/findings/import', {
+  app.post<{ Body: string; Querystring: { kubeContext?: string } }>('/findings/import', {
     bodyLimit: opts.bodyLimit,
     config: { role: 'operator' },
     schema: {
@@ -46,6 +46,18 @@ export async function findingsRoutes(
         'The body is the file as exported by the scanner. Nothing is recorded unless the ' +
         'whole file parses.',
       consumes: FILE_TYPES,
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          kubeContext: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 253,
+            description: 'the kubeconfig context Kubernetes findings belong to (default: default)',
+          },
+        },
+      },
       body: { type: 'string', description: 'The findings file' },
       response: {
         200: {
@@ -70,6 +82,9 @@ export async function findingsRoutes(
       },
     },
     // An empty body is refused by the importer, as an empty file is, with `problem: 'empty'`.
-    handler: (request) => opts.service.importFindings(request.body, actorOf(request)),
+    handler: (request) =>
+      opts.service.importFindings(request.body, actorOf(request), {
+        ...(request.query.kubeContext ? { kubeContext: request.query.kubeContext } : {}),
+      }),
   });
 }

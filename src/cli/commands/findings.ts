@@ -9,13 +9,21 @@ export function registerFindings(program: Command, ctx: CliContext): void {
 
   findings
     .command('import')
-    .description('import a findings file (Prowler OCSF JSON, Security Hub ASFF) (operator)')
+    .description(
+      'import a findings file: Prowler OCSF JSON, Security Hub ASFF, kubescape, Polaris, ' +
+        'trivy-operator, kube-bench or Kubernetes manifests (operator)',
+    )
     .argument('<file>', 'the file, or - for standard input')
-    .action(async (file: string) => {
+    .option(
+      '--kube-context <name>',
+      'the kubeconfig context Kubernetes findings belong to (default: default)',
+    )
+    .action(async (file: string, o: { kubeContext?: string }) => {
       const text = file === '-' ? await readStdin() : await readFindings(ctx.resolvePath(file));
+      const query = o.kubeContext ? `?kubeContext=${encodeURIComponent(o.kubeContext)}` : '';
       const result = await ctx
         .client()
-        .postText<ImportResult>('/findings/import', text, 'application/json');
+        .postText<ImportResult>(`/findings/import${query}`, text, 'application/json');
       ctx.show(result, formatImport);
     });
 }
