@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Action } from '../src/domain/action.ts';
-import { createEngine, type Engine } from '../src/engine/engine.ts';
+import type { Engine } from '../src/engine/engine.ts';
 import type { Store } from '../src/store/store.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
 import {
@@ -8,11 +8,11 @@ import {
   createBucket,
   encryptionOf,
   encryptWithKms,
-  silentLog,
   directContext,
   startWorld,
   type World,
 } from './helpers/world.ts';
+import { actionWhen, quickEngine, stopEngineSuite } from './helpers/actions.ts';
 
 const SETTLED = ['completed', 'failed', 'rolled_back'];
 
@@ -30,20 +30,13 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     worker = newEngine();
     await worker.start();
   });
-  afterAll(async () => {
-    await worker?.stop();
-    await world?.close();
-    await store?.close();
-    await database?.drop();
-  });
+  afterAll(() => stopEngineSuite({ worker, world, store, database }));
 
   function newEngine(opts: { leaseMs?: number; owner?: string } = {}) {
-    return createEngine({
+    return quickEngine({
       store,
       clients: world.clients,
       catalog: world.catalog,
-      log: silentLog,
-      pollMs: 20,
       leaseMs: opts.leaseMs ?? 2_000,
       ...(opts.owner ? { owner: opts.owner } : {}),
     });
@@ -56,25 +49,14 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     return name;
   };
 
-  async function waitFor(id: string, statuses: string[], ms = 10_000): Promise<Action> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const action = (await store.getAction(id))!;
-      if (statuses.includes(action.status) && !action.requestedOp) return action;
-      if (Date.now() > until) throw new Error(`action ${id} still ${action.status}`);
-      await new Promise((r) => setTimeout(r, 15));
-    }
-  }
+  const waitFor = (id: string, statuses: string[], ms = 10_000) =>
+    actionWhen(store, id, (a) => statuses.includes(a.status) && !a.requestedOp, {
+      ms,
+      everyMs: 15,
+    });
 
-  async function planned(id: string): Promise<Action> {
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const action = (await store.getAction(id))!;
-      if (action.plannedAt) return action;
-      if (Date.now() > until) throw new Error(`action ${id} never planned`);
-      await new Promise((r) => setTimeout(r, 15));
-    }
-  }
+  const planned = (id: string) =>
+    actionWhen(store, id, (a) => Boolean(a.plannedAt), { everyMs: 15 });
 
   async function approvedAction(type: string, name: string) {
     const { action } = await store.createAction(actionFor(world, type, name), {
@@ -177,6 +159,33 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     const done = await run(approved.id);
     expect(done.status).toBe('completed');
     expect(puts(name)).toHaveLength(1);
+  });
+
+  it('keeps the first snapshot when an answer is lost, and finishes on retry without reapplying', async () => {
+    const name = await bucket();
+    const approved = await approvedAction('s3.enable-default-encryption', name);
+    // Every answer to the change is lost, more times than the SDK retries.
+    world.sandbox.injectFault({
+      service: 's3',
+      operation: 'PutBucketEncryption',
+      kind: 'error',
+      when: 'after',
+      count: 10,
+    });
+    const failed = await run(approved.id);
+    world.sandbox.clearFaults();
+    expect(failed).toMatchObject({ status: 'failed', error: { outcomeUnknown: true } });
+    expect(await encryptionOf(world, name)).not.toBeNull();
+    const putsBefore = puts(name).length;
+
+    const retried = await run(approved.id);
+    expect(retried).toMatchObject({ status: 'completed', result: { kind: 'applied' } });
+    expect(retried.snapshot?.state).toEqual({ bucket: name, encryption: null });
+    expect(puts(name)).toHaveLength(putsBefore);
+
+    const back = await run(approved.id, 'rollback');
+    expect(back.status).toBe('rolled_back');
+    expect(await encryptionOf(world, name)).toBeNull();
   });
 
   it('does not overwrite a change made after the fix when rolling back', async () => {

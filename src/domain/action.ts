@@ -81,6 +81,11 @@ export interface ActionError {
   message: string;
   /** The cloud's own error code, when the cloud refused. */
   cloudCode?: string;
+  /**
+   * True when the change may have reached the cloud before the failure (a server error,
+   * a lost answer, a failed verification): a retry then keeps the first snapshot.
+   */
+  outcomeUnknown?: boolean;
   at: string;
 }
 

@@ -50,18 +50,41 @@ export async function execute(run: RunContext, action: Action): Promise<Action> 
   } catch (error) {
     return fail(toActionError(error, clock()));
   }
-  // A retry after a partial apply keeps the snapshot taken before the first attempt.
-  const resuming = Object.keys(ctx.progress).length > 0 && action.snapshot;
+  // A retry after an attempt whose change may have landed (steps recorded, or an answer
+  // that never came) keeps the snapshot taken before that attempt: it is the only record
+  // of the configuration before the change.
+  const resuming =
+    action.snapshot &&
+    (Object.keys(ctx.progress).length > 0 || action.error?.outcomeUnknown === true);
   if (!resuming) {
     await store.saveSnapshot(action.id, { capturedAt: clock().toISOString(), state: live }, owner);
   }
 
-  if (fix.isCompliant(live, input) && !resuming) {
+  if (resuming && fix.isCompliant(live, input)) {
+    // The earlier attempt's change is in place: finish without applying it again.
+    return store.transition(action.id, 'complete', {
+      actor: 'system',
+      now: clock(),
+      leaseOwner: owner,
+      openRollbackWindow: true,
+      patch: {
+        error: null,
+        result: {
+          kind: 'applied',
+          message: 'an earlier attempt applied the change; verified without applying it again',
+          observed: live,
+        },
+      },
+    });
+  }
+
+  if (fix.isCompliant(live, input)) {
     return store.transition(action.id, 'complete', {
       actor: 'system',
       now: clock(),
       leaseOwner: owner,
       patch: {
+        error: null,
         result: {
           kind: 'already_compliant',
           message: 'the fix was already in place; nothing was changed',
@@ -92,7 +115,12 @@ export async function execute(run: RunContext, action: Action): Promise<Action> 
   try {
     await fix.apply(ctx, resource, resuming ? action.snapshot!.state : live);
   } catch (error) {
-    return fail(toActionError(error, clock()), {}, { progress: ctx.progress });
+    const recorded = toActionError(error, clock(), { duringChange: true });
+    // When the cloud refused outright, show the retry what is there now.
+    const current = recorded.outcomeUnknown
+      ? undefined
+      : await fix.read(ctx, resource).catch(() => undefined);
+    return fail(recorded, current ? replan(current) : {}, { progress: ctx.progress });
   }
 
   let after;
@@ -102,8 +130,13 @@ export async function execute(run: RunContext, action: Action): Promise<Action> 
     return fail(toActionError(error, clock()));
   }
   if (!fix.isCompliant(after, input)) {
+    const error = engineError(
+      'verification_failed',
+      'the change was accepted but is not in place',
+      clock(),
+    );
     return fail(
-      engineError('verification_failed', 'the change was accepted but is not in place', clock()),
+      { ...error, outcomeUnknown: true },
       { result: { kind: 'applied', message: 'verification failed', observed: after } },
     );
   }

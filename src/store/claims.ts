@@ -49,7 +49,6 @@ export async function claim(
           actor: 'system',
           now: opts.now,
           data: { request: op, requestedBy: current.requested_by, engine: owner },
-          patch: op === 'execute' ? { error: null } : {},
         }).then(async (moved) => {
           const lease = {
             lease_owner: owner,
