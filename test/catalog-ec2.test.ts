@@ -19,7 +19,7 @@ import { revokeOpenIngress } from '../src/catalog/ec2/revoke-open-ingress.ts';
 import type { FixContext, FixInput } from '../src/catalog/fix.ts';
 import { createCatalog } from '../src/catalog/index.ts';
 import { type CloudClients, createCloudClients } from '../src/cloud/clients.ts';
-import type { PlannedCall, ResourceRef } from '../src/domain/action.ts';
+import type { ResourceRef } from '../src/domain/action.ts';
 import { AppError } from '../src/domain/errors.ts';
 import type { NormalizedFinding } from '../src/domain/finding.ts';
 import { DEFAULT_FIX_OPTIONS } from '../src/domain/fix-options.ts';
@@ -29,6 +29,7 @@ import { fixRequestFor } from '../src/findings/mapping.ts';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.ts';
 import { newAction } from '../src/service/new-action.ts';
 import { createTestDatabase } from './helpers/databases.ts';
+import { appliedSince, failure as failureOf, lastSeq } from './helpers/world.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '111122223333';
@@ -72,26 +73,9 @@ const instanceRef = (id: string): ResourceRef => ({
   name: id,
 });
 
-function lastSeq(): number {
-  return sandbox.mutations().at(-1)?.seq ?? 0;
-}
 
-/** The calls the sandbox applied since `seq`, in the plan's own terms. */
-function appliedSince(seq: number): PlannedCall[] {
-  return sandbox
-    .mutations()
-    .filter((m) => m.seq > seq)
-    .map((m) => ({ service: m.service, operation: m.operation, parameters: m.params }));
-}
-
-async function failure(call: Promise<unknown>): Promise<EC2ServiceException & AppError> {
-  try {
-    await call;
-  } catch (err) {
-    return err as EC2ServiceException & AppError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
+/** The error a call fails with. */
+const failure = (call: Promise<unknown>) => failureOf<EC2ServiceException & AppError>(call);
 
 async function group(ingress: IpPermission[], vpcId: string | null = VPC): Promise<string> {
   const out = await ec2.send(
@@ -184,17 +168,17 @@ describe('ec2.revoke-open-ingress', () => {
     const rollbackCalls = fix.rollbackCalls(resource, state, fixInput);
     const snapshot = structuredClone(state);
 
-    const seq = lastSeq();
+    const seq = lastSeq(sandbox);
     await fix.apply(ctx, resource, state);
-    expect(appliedSince(seq)).toEqual(calls);
+    expect(appliedSince(sandbox, seq)).toEqual(calls);
     const after = await fix.read(ctx, resource);
     expect(after).toEqual(fix.target(snapshot, fixInput));
     expect(fix.isCompliant(after, fixInput)).toBe(true);
     const applied = await liveIngress(id);
 
-    const restoreSeq = lastSeq();
+    const restoreSeq = lastSeq(sandbox);
     await fix.restore(ctx, resource, snapshot);
-    expect(appliedSince(restoreSeq)).toEqual(rollbackCalls);
+    expect(appliedSince(sandbox, restoreSeq)).toEqual(rollbackCalls);
     expect(canonical(await liveIngress(id))).toEqual(canonical(before));
     const restored = await fix.read(ctx, resource);
     expect(restored).toEqual(snapshot);
@@ -340,13 +324,13 @@ describe('ec2.revoke-open-ingress', () => {
     expect(fix.isCompliant(state, input({ ports: [22] }))).toBe(true);
     expect(fix.calls(groupRef(id), state, input({ ports: [22] }))).toEqual([]);
     expect(fix.target(state, input({ ports: [22] }))).toEqual(state);
-    const seq = lastSeq();
+    const seq = lastSeq(sandbox);
     await fix.apply(ctx, groupRef(id), state);
-    expect(appliedSince(seq)).toEqual([]);
+    expect(appliedSince(sandbox, seq)).toEqual([]);
   });
 
-  it('fails with InvalidPermission.NotFound when a planned rule went away', async () => {
-    const id = await group([tcp(22, { IpRanges: [open4()] }), tcp(3389, { IpRanges: [open4()] })]);
+  /** Reads group `id` for ports 22 and 3389, lets someone else revoke 3389, then applies. */
+  async function applyAfterRdpRevoked(id: string) {
     const ctx = context({ ports: [22, 3389] });
     const state = await fix.read(ctx, groupRef(id));
     await ec2.send(
@@ -355,7 +339,12 @@ describe('ec2.revoke-open-ingress', () => {
         IpPermissions: [tcp(3389, { IpRanges: [open4()] })],
       }),
     );
-    const err = await failure(fix.apply(ctx, groupRef(id), state));
+    return failure(fix.apply(ctx, groupRef(id), state));
+  }
+
+  it('fails with InvalidPermission.NotFound when a planned rule went away', async () => {
+    const id = await group([tcp(22, { IpRanges: [open4()] }), tcp(3389, { IpRanges: [open4()] })]);
+    const err = await applyAfterRdpRevoked(id);
     expect(err.name).toBe('InvalidPermission.NotFound');
     expect(err.$metadata.httpStatusCode).toBe(400);
     expect(await liveIngress(id)).toEqual([expect.objectContaining({ FromPort: 22 })]);
@@ -366,15 +355,7 @@ describe('ec2.revoke-open-ingress', () => {
       [tcp(22, { IpRanges: [open4()] }), tcp(3389, { IpRanges: [open4()] })],
       null,
     );
-    const ctx = context({ ports: [22, 3389] });
-    const state = await fix.read(ctx, groupRef(id));
-    await ec2.send(
-      new RevokeSecurityGroupIngressCommand({
-        GroupId: id,
-        IpPermissions: [tcp(3389, { IpRanges: [open4()] })],
-      }),
-    );
-    const err = await failure(fix.apply(ctx, groupRef(id), state));
+    const err = await applyAfterRdpRevoked(id);
     expect(err).toBeInstanceOf(AppError);
     expect(err.code).toBe('conflict');
     expect(err.message).toMatch(
@@ -422,9 +403,11 @@ describe('ec2.revoke-open-ingress', () => {
       kind: 'throttle',
       count: 2,
     });
-    const seq = lastSeq();
+    const seq = lastSeq(sandbox);
     await fix.apply(ctx, groupRef(id), state);
-    expect(appliedSince(seq).map((c) => c.operation)).toEqual(['RevokeSecurityGroupIngress']);
+    expect(appliedSince(sandbox, seq).map((c) => c.operation)).toEqual([
+      'RevokeSecurityGroupIngress',
+    ]);
     expect(await liveIngress(id)).toEqual([]);
   });
 
@@ -446,9 +429,9 @@ describe('ec2.revoke-open-ingress', () => {
     expect(isDeepStrictEqual(live, fix.target(snapshot, input({ ports: [22, 23] })))).toBe(false);
     expect(fix.isRestored(live, snapshot, input({ ports: [22, 23] }))).toBe(false);
 
-    const seq = lastSeq();
+    const seq = lastSeq(sandbox);
     await fix.restore(ctx, groupRef(id), snapshot);
-    expect(appliedSince(seq)).toEqual([
+    expect(appliedSince(sandbox, seq)).toEqual([
       {
         service: 'ec2',
         operation: 'AuthorizeSecurityGroupIngress',
@@ -485,11 +468,11 @@ describe('ec2.revoke-open-ingress', () => {
     ]) {
       expect(() => fix.isCompliant(state, input(params))).toThrow(/takes \{ "ports": \[22\] \}/);
     }
-    const seq = lastSeq();
+    const seq = lastSeq(sandbox);
     const err = await failure(fix.restore(context({}), groupRef('sg-0aaaaaaaaaaaaaaaa'), state));
     expect(err.code).toBe('invalid_input');
     expect(err.message).toContain(`describes security group ${id}`);
-    expect(appliedSince(seq)).toEqual([]);
+    expect(appliedSince(sandbox, seq)).toEqual([]);
     const byName = { ...groupRef(id), name: 'web-sg' };
     expect((await fix.read(context({}), byName)).groupId).toBe(id);
     await expect(fix.read(context({}), { ...byName, id: 'web-sg' })).rejects.toThrow(
@@ -571,9 +554,9 @@ describe('ec2.enable-termination-protection', () => {
     ]);
     const rollbackCalls = fix.rollbackCalls(resource, state, input({}));
 
-    const seq = lastSeq();
+    const seq = lastSeq(sandbox);
     await fix.apply(ctx, resource, state);
-    expect(appliedSince(seq)).toEqual(calls);
+    expect(appliedSince(sandbox, seq)).toEqual(calls);
     expect(await protection(id)).toBe(true);
     const after = await fix.read(ctx, resource);
     expect(after).toEqual(fix.target(state, input({})));
@@ -582,9 +565,9 @@ describe('ec2.enable-termination-protection', () => {
       (await failure(ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] })))).name,
     ).toBe('OperationNotPermitted');
 
-    const restoreSeq = lastSeq();
+    const restoreSeq = lastSeq(sandbox);
     await fix.restore(ctx, resource, state);
-    expect(appliedSince(restoreSeq)).toEqual(rollbackCalls);
+    expect(appliedSince(sandbox, restoreSeq)).toEqual(rollbackCalls);
     expect(await protection(id)).toBe(false);
     const restored = await fix.read(ctx, resource);
     expect(restored).toEqual(state);
@@ -682,9 +665,9 @@ describe('ec2.enable-termination-protection', () => {
       kind: 'throttle',
       count: 2,
     });
-    const seq = lastSeq();
+    const seq = lastSeq(sandbox);
     await fix.apply(ctx, instanceRef(id), state);
-    expect(appliedSince(seq)).toHaveLength(1);
+    expect(appliedSince(sandbox, seq)).toHaveLength(1);
     expect(await protection(id)).toBe(true);
   });
 

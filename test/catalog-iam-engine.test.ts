@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../src/catalog/index.ts';
 import type { Action } from '../src/domain/action.ts';
-import { createEngine, type Engine } from '../src/engine/engine.ts';
+import type { Engine } from '../src/engine/engine.ts';
 import { newAction } from '../src/service/new-action.ts';
 import type { Store } from '../src/store/store.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
 import { iamDocument, type IamWorld, putState, startIamWorld, userRef } from './helpers/iam.ts';
-import { silentLog } from './helpers/world.ts';
+import { actionWhen, quickEngine, stopEngineSuite } from './helpers/actions.ts';
 
 const STALE = 'AKIASTALEKEY00000001';
 const catalog = createCatalog();
@@ -24,34 +24,19 @@ describe.each(ENGINES)(
       database = await createTestDatabase(engineName);
       store = await database.open();
       world = await startIamWorld();
-      worker = createEngine({
+      worker = quickEngine({
         store,
         clients: world.clients,
         catalog,
-        log: silentLog,
-        pollMs: 20,
-        leaseMs: 2_000,
         finalizeEveryMs: 20,
         clock: () => new Date(Date.now() + offsetMs),
       });
       await worker.start();
     });
-    afterAll(async () => {
-      await worker?.stop();
-      await world?.close();
-      await store?.close();
-      await database?.drop();
-    });
+    afterAll(() => stopEngineSuite({ worker, world, store, database }));
 
-    async function until(id: string, done: (a: Action) => boolean): Promise<Action> {
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const action = (await store.getAction(id))!;
-        if (done(action)) return action;
-        if (Date.now() > deadline) throw new Error(`action ${id} stuck at ${action.status}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    const until = (id: string, done: (a: Action) => boolean) =>
+      actionWhen(store, id, done, { ms: 20_000 });
 
     it('deactivates, then deletes the key in an audited step after the window', async () => {
       await putState(

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rotateAccessKey } from '../src/catalog/iam/rotate-access-key.ts';
 import type { NormalizedFinding } from '../src/domain/finding.ts';
 import { parseFindingsFile } from '../src/findings/import.ts';
 import { fixRequestFor } from '../src/findings/mapping.ts';
 import { iamDocument, type IamWorld, keyContext, putState, startIamWorld } from './helpers/iam.ts';
+import { perSuite } from './helpers/world.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const CIS_RULESET = 'arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark';
@@ -96,11 +97,8 @@ describe('IAM finding mapping', () => {
 
 describe('a key named by its Security Hub resource id', () => {
   let world: IamWorld;
-  beforeAll(async () => {
-    world = await startIamWorld();
-  });
-  afterAll(async () => {
-    await world?.close();
+  perSuite(startIamWorld, (started) => {
+    world = started;
   });
 
   it("is traced to its owner, or to the root for the root's key", async () => {

@@ -1,14 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rotateAccessKey as fix, NEW_KEY } from '../src/catalog/iam/rotate-access-key.ts';
 import { DEFAULT_FIX_OPTIONS } from '../src/domain/fix-options.ts';
 import { planFor } from '../src/engine/plan.ts';
 import {
   iamDocument,
   type IamWorld,
+  iamWorldPerSuite,
   keyContext,
   putState,
   rootRef,
-  startIamWorld,
   userRef,
 } from './helpers/iam.ts';
 
@@ -20,15 +20,8 @@ const input = (params: Record<string, unknown> = { maxAgeDays: 90 }) => ({
 });
 
 let world: IamWorld;
-
-beforeAll(async () => {
-  world = await startIamWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(() => {
-  world.sandbox.clearFaults();
+iamWorldPerSuite((started) => {
+  world = started;
 });
 
 async function oneOldKey(extra: Record<string, { keys: { id: string; created: number }[] }> = {}) {

@@ -1,15 +1,15 @@
 import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deactivateUnusedAccessKey } from '../src/catalog/iam/deactivate-unused-access-key.ts';
 import { DEFAULT_FIX_OPTIONS } from '../src/domain/fix-options.ts';
 import { planFor } from '../src/engine/plan.ts';
 import {
   iamDocument,
   type IamWorld,
+  iamWorldPerSuite,
   keyContext,
   putState,
   rootRef,
-  startIamWorld,
   userRef,
 } from './helpers/iam.ts';
 
@@ -23,15 +23,8 @@ const input = (params: Record<string, unknown> = { unusedDays: 45 }) => ({
 });
 
 let world: IamWorld;
-
-beforeAll(async () => {
-  world = await startIamWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(() => {
-  world.sandbox.clearFaults();
+iamWorldPerSuite((started) => {
+  world = started;
 });
 
 async function twoIdleKeysAndABusyOne() {

@@ -1,7 +1,7 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Action } from '../src/domain/action.ts';
-import { createEngine, type Engine } from '../src/engine/engine.ts';
+import type { Engine } from '../src/engine/engine.ts';
 import { parseFindingsFile } from '../src/findings/import.ts';
 import { fixRequestFor } from '../src/findings/mapping.ts';
 import { newAction } from '../src/service/new-action.ts';
@@ -14,7 +14,7 @@ import {
   type KubeWorld,
   startKubeWorld,
 } from './helpers/kube.ts';
-import { silentLog } from './helpers/world.ts';
+import { actionWhen, quickEngine, stopEngineSuite } from './helpers/actions.ts';
 
 const SETTLED = ['completed', 'failed', 'rolled_back'];
 
@@ -41,32 +41,13 @@ describe.each(ENGINES)('Kubernetes fixes through the engine on %s', (engine) => 
     store = await database.open();
     world = await startKubeWorld();
     await createNamespace(world, 'shop');
-    worker = createEngine({
-      store,
-      clients: world.clients,
-      catalog: world.catalog,
-      log: silentLog,
-      pollMs: 20,
-      leaseMs: 2_000,
-    });
+    worker = quickEngine({ store, clients: world.clients, catalog: world.catalog });
     await worker.start();
   });
-  afterAll(async () => {
-    await worker?.stop();
-    await world?.close();
-    await store?.close();
-    await database?.drop();
-  });
+  afterAll(() => stopEngineSuite({ worker, world, store, database }));
 
-  async function waitFor(id: string, check: (a: Action) => boolean): Promise<Action> {
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const action = (await store.getAction(id)) as Action;
-      if (check(action)) return action;
-      if (Date.now() > until) throw new Error(`action ${id} still ${action.status}`);
-      await new Promise((r) => setTimeout(r, 15));
-    }
-  }
+  const waitFor = (id: string, check: (a: Action) => boolean) =>
+    actionWhen(store, id, check, { everyMs: 15 });
 
   /** The approved action a manifest's CPU-limit finding opens, its plan read. */
   async function approvedFor(name: string): Promise<Action> {

@@ -7,10 +7,12 @@ import { planFor } from '../src/engine/plan.ts';
 import { toActionError } from '../src/engine/cloud-error.ts';
 import {
   createNamespace,
+  createPgStatefulSet,
   deployment,
   kubeContext,
   kubeRef,
   type KubeWorld,
+  pgTemplate,
   podsOf,
   startKubeWorld,
 } from './helpers/kube.ts';
@@ -29,6 +31,22 @@ afterEach(async () => {
 });
 
 const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+
+/** Creates Deployment shop/web: one container, no resources set. */
+async function createWeb() {
+  await world.apps.createNamespacedDeployment({
+    namespace: 'shop',
+    body: deployment('web', [{ name: 'app', image: 'nginx:1' }]),
+  });
+}
+
+/** Creates shop/web and reads it through a fresh context with the default options. */
+async function readWeb() {
+  await createWeb();
+  const ctx = kubeContext(world);
+  const ref = kubeRef('Deployment', 'shop', 'web');
+  return { ctx, ref, state: await fix.read(ctx, ref) };
+}
 
 /** Every container's resources, init containers first, as the API reports them. */
 async function resourcesOf(
@@ -135,13 +153,7 @@ describe('k8s.set-resource-limits', () => {
   });
 
   it('removes resources on rollback where the snapshot had none', async () => {
-    await world.apps.createNamespacedDeployment({
-      namespace: 'shop',
-      body: deployment('web', [{ name: 'app', image: 'nginx:1' }]),
-    });
-    const ctx = kubeContext(world);
-    const ref = kubeRef('Deployment', 'shop', 'web');
-    const state = await fix.read(ctx, ref);
+    const { ctx, ref, state } = await readWeb();
     // As a server that leaves the field out reports it: rollback must remove it.
     const absent = { ...state, containers: [{ name: 'app', init: false, resources: null }] };
     await fix.apply(ctx, ref, state);
@@ -183,10 +195,7 @@ describe('k8s.set-resource-limits', () => {
   });
 
   it('uses the configured defaults', async () => {
-    await world.apps.createNamespacedDeployment({
-      namespace: 'shop',
-      body: deployment('web', [{ name: 'app', image: 'nginx:1' }]),
-    });
+    await createWeb();
     const ctx = kubeContext(world, {
       k8sCpuRequest: '250m',
       k8sMemoryRequest: '1Gi',
@@ -207,27 +216,12 @@ describe('k8s.set-resource-limits', () => {
   });
 
   it('patches StatefulSets and DaemonSets the same way', async () => {
-    const template = {
-      metadata: { labels: { app: 'pg' } },
-      spec: { containers: [{ name: 'pg', image: 'postgres:16' }] },
-    };
-    await world.apps.createNamespacedStatefulSet({
-      namespace: 'shop',
-      body: {
-        metadata: { name: 'pg' },
-        spec: {
-          replicas: 1,
-          serviceName: 'pg',
-          selector: { matchLabels: { app: 'pg' } },
-          template,
-        },
-      },
-    });
+    await createPgStatefulSet(world.apps, 'shop');
     await world.apps.createNamespacedDaemonSet({
       namespace: 'shop',
       body: {
         metadata: { name: 'agent' },
-        spec: { selector: { matchLabels: { app: 'pg' } }, template },
+        spec: { selector: { matchLabels: { app: 'pg' } }, template: pgTemplate() },
       },
     });
     const ctx = kubeContext(world);
@@ -243,10 +237,7 @@ describe('k8s.set-resource-limits', () => {
   });
 
   it('resolves a Pod or ReplicaSet to its Deployment, before and after the pods roll', async () => {
-    await world.apps.createNamespacedDeployment({
-      namespace: 'shop',
-      body: deployment('web', [{ name: 'app', image: 'nginx:1' }]),
-    });
+    await createWeb();
     const [pod] = await podsOf(world, 'shop', 'web');
     const rsName = pod?.metadata?.ownerReferences?.[0]?.name as string;
     const ctx = kubeContext(world);
@@ -277,22 +268,7 @@ describe('k8s.set-resource-limits', () => {
   });
 
   it('resolves a StatefulSet pod by ownerReference and by name', async () => {
-    const template = {
-      metadata: { labels: { app: 'pg' } },
-      spec: { containers: [{ name: 'pg', image: 'postgres:16' }] },
-    };
-    await world.apps.createNamespacedStatefulSet({
-      namespace: 'shop',
-      body: {
-        metadata: { name: 'pg' },
-        spec: {
-          replicas: 1,
-          serviceName: 'pg',
-          selector: { matchLabels: { app: 'pg' } },
-          template,
-        },
-      },
-    });
+    await createPgStatefulSet(world.apps, 'shop');
     const ctx = kubeContext(world);
     expect(await fix.read(ctx, kubeRef('Pod', 'shop', 'pg-0'))).toMatchObject({
       kind: 'StatefulSet',
@@ -345,13 +321,7 @@ describe('k8s.set-resource-limits', () => {
   });
 
   it('stops with the API 409 when the workload changed after the plan read it', async () => {
-    await world.apps.createNamespacedDeployment({
-      namespace: 'shop',
-      body: deployment('web', [{ name: 'app', image: 'nginx:1' }]),
-    });
-    const ctx = kubeContext(world);
-    const ref = kubeRef('Deployment', 'shop', 'web');
-    const state = await fix.read(ctx, ref);
+    const { ctx, ref, state } = await readWeb();
     await world.apps.patchNamespacedDeployment(
       {
         name: 'web',
@@ -381,13 +351,7 @@ describe('k8s.set-resource-limits', () => {
   });
 
   it('does not call a rollback safe once someone changed the resources after the fix', async () => {
-    await world.apps.createNamespacedDeployment({
-      namespace: 'shop',
-      body: deployment('web', [{ name: 'app', image: 'nginx:1' }]),
-    });
-    const ctx = kubeContext(world);
-    const ref = kubeRef('Deployment', 'shop', 'web');
-    const state = await fix.read(ctx, ref);
+    const { ctx, ref, state } = await readWeb();
     await fix.apply(ctx, ref, state);
     await world.apps.patchNamespacedDeployment(
       {
@@ -407,13 +371,7 @@ describe('k8s.set-resource-limits', () => {
   });
 
   it('retries throttling until it succeeds, patching once', async () => {
-    await world.apps.createNamespacedDeployment({
-      namespace: 'shop',
-      body: deployment('web', [{ name: 'app', image: 'nginx:1' }]),
-    });
-    const ctx = kubeContext(world);
-    const ref = kubeRef('Deployment', 'shop', 'web');
-    const state = await fix.read(ctx, ref);
+    const { ctx, ref, state } = await readWeb();
     world.sandbox.clearMutations();
     world.sandbox.injectFault({
       service: 'kubernetes',
@@ -429,13 +387,7 @@ describe('k8s.set-resource-limits', () => {
   });
 
   it('takes a lost answer to an applied patch as done, not as a conflict', async () => {
-    await world.apps.createNamespacedDeployment({
-      namespace: 'shop',
-      body: deployment('web', [{ name: 'app', image: 'nginx:1' }]),
-    });
-    const ctx = kubeContext(world);
-    const ref = kubeRef('Deployment', 'shop', 'web');
-    const state = await fix.read(ctx, ref);
+    const { ctx, ref, state } = await readWeb();
     world.sandbox.clearMutations();
     world.sandbox.injectFault({
       service: 'kubernetes',

@@ -1,18 +1,17 @@
-import {
-  CreateDBClusterCommand,
-  CreateDBInstanceReadReplicaCommand,
-  StopDBInstanceCommand,
-} from '@aws-sdk/client-rds';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StopDBInstanceCommand } from '@aws-sdk/client-rds';
+import { describe, expect, it } from 'vitest';
 import { createCatalog } from '../src/catalog/index.ts';
 import { enableAutomatedBackups, targetDays } from '../src/catalog/rds/enable-automated-backups.ts';
 import { AppError } from '../src/domain/errors.ts';
 import { planFor } from '../src/engine/plan.ts';
 import {
   appliedSince,
+  createAuroraCluster,
   createInstance,
+  createReadReplica,
   describe as describeInstance,
   failure,
+  fieldsOf,
   fixContext,
   inputWith,
   instanceRef,
@@ -21,30 +20,24 @@ import {
   type RdsWorld,
   startRdsWorld,
 } from './helpers/rds.ts';
+import { perTest } from './helpers/world.ts';
 
 const fix = enableAutomatedBackups;
 const LATER = inputWith({ rdsApplyImmediately: false, rdsBackupRetentionDays: 7 });
 const NOW = inputWith({ rdsApplyImmediately: true, rdsBackupRetentionDays: 7 });
 
 let world: RdsWorld;
-
-beforeEach(async () => {
-  world = await startRdsWorld();
+perTest(startRdsWorld, (started) => {
+  world = started;
 });
 
-afterEach(async () => {
-  await world.close();
-});
-
-async function observed(id: string) {
-  const db = await describeInstance(world.rds, id);
-  return {
-    BackupRetentionPeriod: db.BackupRetentionPeriod,
-    PendingModifiedValues: db.PendingModifiedValues,
-    LatestRestorableTime: db.LatestRestorableTime,
-    DBInstanceStatus: db.DBInstanceStatus,
-  };
-}
+const observed = (id: string) =>
+  fieldsOf(world.rds, id, [
+    'BackupRetentionPeriod',
+    'PendingModifiedValues',
+    'LatestRestorableTime',
+    'DBInstanceStatus',
+  ]);
 
 describe('rds.enable-automated-backups', () => {
   it('is in the catalog', () => {
@@ -156,12 +149,7 @@ describe('rds.enable-automated-backups', () => {
 
   it('refuses a read replica, pointing at its source', async () => {
     await createInstance(world.rds, 'primary', { BackupRetentionPeriod: 7 });
-    await world.rds.send(
-      new CreateDBInstanceReadReplicaCommand({
-        DBInstanceIdentifier: 'primary-replica',
-        SourceDBInstanceIdentifier: 'primary',
-      }),
-    );
+    await createReadReplica(world.rds, 'primary-replica', 'primary');
     const state = await fix.read(fixContext(world, LATER), instanceRef('primary-replica'));
     expect(state).toMatchObject({ backupRetentionPeriod: 0, replicaSource: 'primary' });
     expect(fix.refusal?.(state, LATER)).toMatch(
@@ -170,15 +158,9 @@ describe('rds.enable-automated-backups', () => {
   });
 
   it('reads an Aurora member from its cluster: fine at 1 day, refused under 7', async () => {
-    await world.rds.send(
-      new CreateDBClusterCommand({
-        DBClusterIdentifier: 'analytics',
-        Engine: 'aurora-postgresql',
-        MasterUsername: 'app',
-        MasterUserPassword: 'not-a-real-password-4',
-        BackupRetentionPeriod: 1,
-      }),
-    );
+    await createAuroraCluster(world.rds, 'analytics', 'aurora-postgresql', {
+      BackupRetentionPeriod: 1,
+    });
     await createInstance(world.rds, 'analytics-1', {
       Engine: 'aurora-postgresql',
       DBClusterIdentifier: 'analytics',

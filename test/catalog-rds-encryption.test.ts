@@ -1,13 +1,11 @@
 import {
-  CreateDBClusterCommand,
-  CreateDBInstanceReadReplicaCommand,
   CreateDBSnapshotCommand,
   type DBInstance,
   DescribeDBSnapshotsCommand,
   ModifyDBInstanceCommand,
   StopDBInstanceCommand,
 } from '@aws-sdk/client-rds';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCatalog } from '../src/catalog/index.ts';
 import { enableStorageEncryption } from '../src/catalog/rds/enable-storage-encryption.ts';
 import { planFor } from '../src/engine/plan.ts';
@@ -15,7 +13,9 @@ import { resolveKmsKey } from '../src/sandbox/rds/model.ts';
 import {
   ACCOUNT,
   appliedSince,
+  createAuroraCluster,
   createInstance,
+  createReadReplica,
   describe as describeInstance,
   failure,
   fixContext,
@@ -28,6 +28,7 @@ import {
   setSettings,
   startRdsWorld,
 } from './helpers/rds.ts';
+import { perTest } from './helpers/world.ts';
 
 const fix = enableStorageEncryption;
 const KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/6f1e0c52-9d4b-4c3a-8a57-2e9b1f0d7c41`;
@@ -35,13 +36,8 @@ const INPUT = inputWith({ rdsKmsKeyId: KEY });
 const ALIAS = inputWith({ rdsKmsKeyId: 'alias/aws/rds' });
 
 let world: RdsWorld;
-
-beforeEach(async () => {
-  world = await startRdsWorld();
-});
-
-afterEach(async () => {
-  await world.close();
+perTest(startRdsWorld, (started) => {
+  world = started;
 });
 
 /** The original's configuration: what must stay as it was, status aside. */
@@ -67,6 +63,14 @@ async function crm() {
     CopyTagsToSnapshot: true,
     Tags: [{ Key: 'environment', Value: 'production' }],
   });
+}
+
+/** The CRM instance, created and read through a fresh context for `input`. */
+async function readCrm(input = INPUT) {
+  await crm();
+  const ctx = fixContext(world, input);
+  const resource = instanceRef('legacy-crm');
+  return { ctx, resource, state: await fix.read(ctx, resource) };
 }
 
 describe('rds.enable-storage-encryption', () => {
@@ -185,10 +189,7 @@ describe('rds.enable-storage-encryption', () => {
   });
 
   it('checks the instance against the key RDS resolved an alias to', async () => {
-    await crm();
-    const ctx = fixContext(world, ALIAS);
-    const resource = instanceRef('legacy-crm');
-    const state = await fix.read(ctx, resource);
+    const { ctx, resource, state } = await readCrm(ALIAS);
     expect(fix.warnings(state, ALIAS).join(' ')).toContain('alias/aws/rds is an alias');
     await fix.apply(ctx, resource, state);
     const after = await fix.read(ctx, resource);
@@ -200,10 +201,7 @@ describe('rds.enable-storage-encryption', () => {
   });
 
   it('resumes after a 5xx in the middle and never makes a second copy', async () => {
-    await crm();
-    const resource = instanceRef('legacy-crm');
-    const first = fixContext(world, INPUT);
-    const state = await fix.read(first, resource);
+    const { ctx: first, resource, state } = await readCrm();
     world.sandbox.injectFault({
       service: 'rds',
       operation: 'CopyDBSnapshot',
@@ -229,10 +227,7 @@ describe('rds.enable-storage-encryption', () => {
   });
 
   it('adopts a copy whose answer was lost instead of copying again', async () => {
-    await crm();
-    const resource = instanceRef('legacy-crm');
-    const first = fixContext(world, INPUT);
-    const state = await fix.read(first, resource);
+    const { ctx: first, resource, state } = await readCrm();
     world.sandbox.injectFault({
       service: 'rds',
       operation: 'CopyDBSnapshot',
@@ -250,10 +245,7 @@ describe('rds.enable-storage-encryption', () => {
   });
 
   it('takes a restore the SDK retried after a lost answer as done', async () => {
-    await crm();
-    const resource = instanceRef('legacy-crm');
-    const ctx = fixContext(world, INPUT);
-    const state = await fix.read(ctx, resource);
+    const { ctx, resource, state } = await readCrm();
     world.sandbox.injectFault({
       service: 'rds',
       operation: 'RestoreDBInstanceFromDBSnapshot',
@@ -290,10 +282,7 @@ describe('rds.enable-storage-encryption', () => {
   });
 
   it('will not roll back once the copy is protected or the original was swapped out', async () => {
-    await crm();
-    const ctx = fixContext(world, INPUT);
-    const resource = instanceRef('legacy-crm');
-    const state = await fix.read(ctx, resource);
+    const { ctx, resource, state } = await readCrm();
     await fix.apply(ctx, resource, state);
     await world.rds.send(
       new ModifyDBInstanceCommand({
@@ -310,14 +299,7 @@ describe('rds.enable-storage-encryption', () => {
     const safe = await fix.read(ctx, instanceRef('safe'));
     expect(fix.isCompliant(safe, INPUT)).toBe(true);
 
-    await world.rds.send(
-      new CreateDBClusterCommand({
-        DBClusterIdentifier: 'plain-cluster',
-        Engine: 'aurora-mysql',
-        MasterUsername: 'app',
-        MasterUserPassword: 'not-a-real-password-5',
-      }),
-    );
+    await createAuroraCluster(world.rds, 'plain-cluster', 'aurora-mysql');
     await createInstance(world.rds, 'plain-member', {
       Engine: 'aurora-mysql',
       DBClusterIdentifier: 'plain-cluster',
@@ -329,12 +311,7 @@ describe('rds.enable-storage-encryption', () => {
     );
 
     await createInstance(world.rds, 'source', { BackupRetentionPeriod: 1 });
-    await world.rds.send(
-      new CreateDBInstanceReadReplicaCommand({
-        DBInstanceIdentifier: 'source-replica',
-        SourceDBInstanceIdentifier: 'source',
-      }),
-    );
+    await createReadReplica(world.rds, 'source-replica', 'source');
     const replica = await fix.read(ctx, instanceRef('source-replica'));
     expect(fix.refusal?.(replica, INPUT)).toMatch(
       /read replica of source: a replica is encrypted as its source is/,

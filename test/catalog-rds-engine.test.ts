@@ -2,9 +2,8 @@ import { DescribeDBSnapshotsCommand, StopDBInstanceCommand } from '@aws-sdk/clie
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../src/catalog/index.ts';
 import type { Action } from '../src/domain/action.ts';
-import { createEngine, type Engine } from '../src/engine/engine.ts';
-import { planFor } from '../src/engine/plan.ts';
-import type { NewAction, Store } from '../src/store/store.ts';
+import type { Engine } from '../src/engine/engine.ts';
+import type { Store } from '../src/store/store.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
 import {
   ACCOUNT,
@@ -16,6 +15,8 @@ import {
   silent,
   startRdsWorld,
 } from './helpers/rds.ts';
+import { actionWhen, quickEngine, stopEngineSuite } from './helpers/actions.ts';
+import { catalogAction } from './helpers/world.ts';
 
 const SETTLED = ['completed', 'failed', 'rolled_back'];
 const KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0f3c9e27-5b1d-4a86-9c41-7e2d8b6a5f10`;
@@ -32,53 +33,17 @@ describe.each(ENGINES)('RDS fixes through the engine on %s', (engine) => {
     store = await database.open();
     world = await startRdsWorld();
     await store.updateFixOptions({ rdsKmsKeyId: KEY }, { actor: 'token:admin', now: new Date() });
-    worker = createEngine({
-      store,
-      clients: world.clients,
-      catalog,
-      log: silent,
-      pollMs: 20,
-      leaseMs: 2_000,
-    });
+    worker = quickEngine({ store, clients: world.clients, catalog, log: silent });
     await worker.start();
   });
 
-  afterAll(async () => {
-    await worker?.stop();
-    await world?.close();
-    await store?.close();
-    await database?.drop();
-  });
+  afterAll(() => stopEngineSuite({ worker, world, store, database }));
 
-  function newAction(type: string, id: string): NewAction {
-    const fix = catalog.get(type)!;
-    const resource = instanceRef(id);
-    return {
-      type,
-      title: fix.title(resource, {}),
-      resource,
-      source: {
-        kind: 'vulnerability',
-        findingId: `finding-${type}-${id}`,
-        title: fix.summary,
-        origin: 'securityhub',
-        checkId: 'RDS.3',
-      },
-      severity: 'high',
-      risk: fix.risk,
-      plan: planFor(fix, resource, null, null),
-    };
-  }
+  const newAction = (type: string, id: string) =>
+    catalogAction(catalog, type, instanceRef(id), { origin: 'securityhub', checkId: 'RDS.3' });
 
-  async function waitFor(id: string, check: (a: Action) => boolean): Promise<Action> {
-    const until = Date.now() + 15_000;
-    for (;;) {
-      const action = (await store.getAction(id))!;
-      if (check(action)) return action;
-      if (Date.now() > until) throw new Error(`action ${id} still ${action.status}`);
-      await new Promise((r) => setTimeout(r, 15));
-    }
-  }
+  const waitFor = (id: string, check: (a: Action) => boolean) =>
+    actionWhen(store, id, check, { ms: 15_000, everyMs: 15 });
 
   async function approved(type: string, id: string): Promise<Action> {
     const { action } = await store.createAction(newAction(type, id), {

@@ -1,19 +1,17 @@
-import {
-  CreateDBClusterCommand,
-  CreateDBInstanceReadReplicaCommand,
-  ModifyDBInstanceCommand,
-  StopDBInstanceCommand,
-} from '@aws-sdk/client-rds';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ModifyDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
+import { describe, expect, it } from 'vitest';
 import { createCatalog } from '../src/catalog/index.ts';
 import { enableMultiAz } from '../src/catalog/rds/enable-multi-az.ts';
 import { planFor } from '../src/engine/plan.ts';
 import { windowAround } from '../src/sandbox/rds/maintenance-window.ts';
 import {
   appliedSince,
+  createAuroraCluster,
   createInstance,
+  createReadReplica,
   describe as describeInstance,
   failure,
+  fieldsOf,
   fixContext,
   inputWith,
   instanceRef,
@@ -23,31 +21,25 @@ import {
   setSettings,
   startRdsWorld,
 } from './helpers/rds.ts';
+import { perTest } from './helpers/world.ts';
 
 const fix = enableMultiAz;
 const LATER = inputWith({ rdsApplyImmediately: false });
 const NOW = inputWith({ rdsApplyImmediately: true });
 
 let world: RdsWorld;
-
-beforeEach(async () => {
-  world = await startRdsWorld();
-});
-
-afterEach(async () => {
-  await world.close();
+perTest(startRdsWorld, (started) => {
+  world = started;
 });
 
 /** The instance fields a rollback must give back, read through the SDK. */
-async function observed(id: string) {
-  const db = await describeInstance(world.rds, id);
-  return {
-    MultiAZ: db.MultiAZ,
-    PendingModifiedValues: db.PendingModifiedValues,
-    SecondaryAvailabilityZone: db.SecondaryAvailabilityZone,
-    DBInstanceStatus: db.DBInstanceStatus,
-  };
-}
+const observed = (id: string) =>
+  fieldsOf(world.rds, id, [
+    'MultiAZ',
+    'PendingModifiedValues',
+    'SecondaryAvailabilityZone',
+    'DBInstanceStatus',
+  ]);
 
 describe('rds.enable-multi-az', () => {
   it('is in the catalog', () => {
@@ -173,14 +165,7 @@ describe('rds.enable-multi-az', () => {
   });
 
   it('refuses an Aurora member of a one-zone cluster; a multi-zone cluster is done', async () => {
-    await world.rds.send(
-      new CreateDBClusterCommand({
-        DBClusterIdentifier: 'analytics',
-        Engine: 'aurora-mysql',
-        MasterUsername: 'app',
-        MasterUserPassword: 'not-a-real-password-3',
-      }),
-    );
+    await createAuroraCluster(world.rds, 'analytics', 'aurora-mysql');
     const member = { Engine: 'aurora-mysql', DBClusterIdentifier: 'analytics' };
     await createInstance(world.rds, 'analytics-1', {
       ...member,
@@ -206,12 +191,7 @@ describe('rds.enable-multi-az', () => {
 
   it('turns on Multi-AZ for a read replica, with a warning about its source', async () => {
     await createInstance(world.rds, 'primary', { BackupRetentionPeriod: 7 });
-    await world.rds.send(
-      new CreateDBInstanceReadReplicaCommand({
-        DBInstanceIdentifier: 'primary-replica',
-        SourceDBInstanceIdentifier: 'primary',
-      }),
-    );
+    await createReadReplica(world.rds, 'primary-replica', 'primary');
     const ctx = fixContext(world, NOW);
     const state = await fix.read(ctx, instanceRef('primary-replica'));
     expect(fix.refusal?.(state, NOW)).toBeNull();

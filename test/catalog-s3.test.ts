@@ -18,11 +18,12 @@ import { blockPublicAccess } from '../src/catalog/s3/block-public-access.ts';
 import { enableDefaultEncryption } from '../src/catalog/s3/enable-default-encryption.ts';
 import { enableVersioning } from '../src/catalog/s3/enable-versioning.ts';
 import { type CloudClients, createCloudClients } from '../src/cloud/clients.ts';
-import type { PlannedCall, ResourceRef } from '../src/domain/action.ts';
+import type { ResourceRef } from '../src/domain/action.ts';
 import { AppError } from '../src/domain/errors.ts';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.ts';
 import { contextWithoutLease } from '../src/engine/fix-context.ts';
 import { DEFAULT_FIX_OPTIONS } from '../src/domain/fix-options.ts';
+import { appliedSince, failure as failureOf, lastSeq } from './helpers/world.ts';
 
 const INPUT = { params: {}, options: DEFAULT_FIX_OPTIONS };
 
@@ -55,26 +56,9 @@ function bucket(name = BUCKET): ResourceRef {
   };
 }
 
-/** The calls the sandbox applied since `seq`, in the plan's own terms. */
-function appliedSince(seq: number): PlannedCall[] {
-  return sandbox
-    .mutations()
-    .filter((m) => m.seq > seq)
-    .map((m) => ({ service: m.service, operation: m.operation, parameters: m.params }));
-}
 
-function lastSeq(): number {
-  return sandbox.mutations().at(-1)?.seq ?? 0;
-}
-
-async function failure(call: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await call;
-  } catch (err) {
-    return err as S3ServiceException;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
+/** The error a call fails with. */
+const failure = (call: Promise<unknown>) => failureOf<S3ServiceException>(call);
 
 beforeEach(async () => {
   sandbox = await startSandbox({ seed: 'empty' });
@@ -245,17 +229,17 @@ describe.each(SCENARIOS)('$fix.type: $name', (scenario) => {
     expect(rollbackCalls.length).toBeGreaterThan(0);
     const snapshot = structuredClone(state);
 
-    const beforeApply = lastSeq();
+    const beforeApply = lastSeq(sandbox);
     await fix.apply(ctx, resource, state);
-    expect(appliedSince(beforeApply)).toEqual(calls);
+    expect(appliedSince(sandbox, beforeApply)).toEqual(calls);
     expect(await scenario.applied()).toEqual(scenario.appliedValue);
     const after = await fix.read(ctx, resource);
     expect(after).toEqual(fix.target(snapshot, INPUT));
     expect(fix.isCompliant(after, INPUT)).toBe(true);
 
-    const beforeRestore = lastSeq();
+    const beforeRestore = lastSeq(sandbox);
     await fix.restore(ctx, resource, snapshot);
-    expect(appliedSince(beforeRestore)).toEqual(rollbackCalls);
+    expect(appliedSince(sandbox, beforeRestore)).toEqual(rollbackCalls);
     expect(await scenario.applied()).toEqual(scenario.restoredValue);
     const restored = await fix.read(ctx, resource);
     expect(fix.isRestored(restored, snapshot, INPUT)).toBe(true);
@@ -319,9 +303,9 @@ describe('already compliant buckets', () => {
     expect(fix.calls(resource, state, INPUT)).toEqual([]);
     expect(fix.reversibility(state, INPUT).level).toBe('full');
 
-    const seq = lastSeq();
+    const seq = lastSeq(sandbox);
     await fix.apply(ctx, resource, state);
-    expect(appliedSince(seq)).toEqual([]);
+    expect(appliedSince(sandbox, seq)).toEqual([]);
   });
 });
 
@@ -368,13 +352,13 @@ describe('s3.enable-default-encryption', () => {
 
 describe('snapshots', () => {
   it('refuses to restore a snapshot of another bucket, changing nothing', async () => {
-    const seq = lastSeq();
+    const seq = lastSeq(sandbox);
     const other = { bucket: 'another-bucket', publicAccessBlock: null };
     const err = await blockPublicAccess.restore(ctx, bucket(), other).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe('invalid_input');
     expect((err as AppError).message).toContain('another-bucket');
-    expect(appliedSince(seq)).toEqual([]);
+    expect(appliedSince(sandbox, seq)).toEqual([]);
   });
 
   it('refuses a state that is not the fix shape, naming the field', () => {

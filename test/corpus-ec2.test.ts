@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DescribeSecurityGroupsCommand, EC2Client, type IpPermission } from '@aws-sdk/client-ec2';
 import pino from 'pino';
@@ -22,6 +22,7 @@ import {
 } from '../src/sandbox/ec2/responses.ts';
 import { DEMO_GROUPS } from '../src/sandbox/ec2/seed.ts';
 import { type Sandbox, startSandbox, type StateDocument } from '../src/sandbox/index.ts';
+import { expectCorpusPresent, readCorpus, repoRoot } from './helpers/findings.ts';
 
 /*
  * Real recorded EC2 responses from the shared corpus, loaded into the sandbox as the
@@ -29,9 +30,7 @@ import { type Sandbox, startSandbox, type StateDocument } from '../src/sandbox/i
  * plan for them, rule by rule. A missing corpus fails the suite.
  */
 
-const repoRoot = path.resolve(import.meta.dirname, '..');
-const corpusDir = process.env.INFRAUDIT_CORPUS ?? path.resolve(repoRoot, '../shared/corpus');
-const read = (file: string) => readFileSync(path.join(corpusDir, file), 'utf8');
+const read = readCorpus;
 const custodian = (name: string) => `cloud-custodian/${name}`;
 
 const ACCOUNT = '111122223333';
@@ -112,10 +111,7 @@ const withRevokes = (all: Awaited<ReturnType<typeof plans>>) =>
 
 describe('the EC2 corpus', () => {
   it('is present', () => {
-    expect(
-      existsSync(corpusDir),
-      `the corpus directory ${corpusDir} is missing; set INFRAUDIT_CORPUS to its path`,
-    ).toBe(true);
+    expectCorpusPresent();
   });
 });
 

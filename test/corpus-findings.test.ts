@@ -1,10 +1,15 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../src/domain/errors.ts';
 import { parseFindingsFile, type FindingsFormat } from '../src/findings/import.ts';
 import { fixTypeFor } from '../src/findings/mapping.ts';
-import { summarize } from '../src/findings/summary.ts';
+import {
+  corpusDir,
+  expectCorpusImport,
+  expectCorpusPresent,
+  importRefusal,
+  readCorpus,
+} from './helpers/findings.ts';
 
 /*
  * Every Prowler and Security Hub file in the shared corpus of real public inputs, with
@@ -12,8 +17,6 @@ import { summarize } from '../src/findings/summary.ts';
  * the suite, and so does a missing corpus: these are the formats' ground truth.
  */
 
-const repoRoot = path.resolve(import.meta.dirname, '..');
-const corpusDir = process.env.INFRAUDIT_CORPUS ?? path.resolve(repoRoot, '../shared/corpus');
 
 interface Imported {
   format: FindingsFormat;
@@ -70,7 +73,7 @@ const EXPECTED: Record<string, Imported | Refused> = {
   },
 };
 
-const read = (file: string) => readFileSync(path.join(corpusDir, file), 'utf8');
+const read = readCorpus;
 
 function listJson(folder: string): string[] {
   const dir = path.join(corpusDir, folder);
@@ -89,23 +92,9 @@ function findingsFiles(): string[] {
   ].sort();
 }
 
-function refusalOf(text: string): AppError {
-  try {
-    parseFindingsFile(text);
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('invalid_input');
-    return error as AppError;
-  }
-  throw new Error('the file was imported, but it should have been refused');
-}
-
 describe('findings corpus', () => {
   it('is present', () => {
-    expect(
-      existsSync(corpusDir),
-      `the corpus directory ${corpusDir} is missing; set INFRAUDIT_CORPUS to its path`,
-    ).toBe(true);
+    expectCorpusPresent();
   });
 
   it('has an expectation for every Prowler and Security Hub file, and a file for each', () => {
@@ -113,15 +102,7 @@ describe('findings corpus', () => {
   });
 
   it.each(Object.entries(EXPECTED))('%s', (file, expected) => {
-    const text = read(file);
-    if ('refused' in expected) {
-      expect(refusalOf(text).message).toMatch(expected.refused);
-      return;
-    }
-    const { format, findings } = parseFindingsFile(text);
-    const counts = summarize(findings, fixTypeFor);
-    expect({ format, ...counts }).toMatchObject(expected);
-    expect(counts.supported + counts.unsupported).toBe(counts.failed);
+    expectCorpusImport(read(file), expected);
   });
 
   it('maps the bucket findings to the fixes and leaves the rest unsupported', () => {
@@ -174,7 +155,7 @@ describe('findings corpus', () => {
       .filter((file) => !findings.has(file));
     expect(others.length).toBeGreaterThan(20);
     for (const file of others) {
-      const error = refusalOf(read(file));
+      const error = importRefusal(read(file));
       expect(error.message, file).toMatch(/^(not valid JSON: .* at line \d+|not a findings file)/);
     }
   });

@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createCatalog } from '../src/catalog/index.ts';
 import type { Plan, ResourceRef } from '../src/domain/action.ts';
 import { DEFAULT_FIX_OPTIONS } from '../src/domain/fix-options.ts';
@@ -14,6 +12,8 @@ import {
 } from '../src/sandbox/iam/from-aws.ts';
 import { newAction } from '../src/service/new-action.ts';
 import { type IamWorld, keyContext, putState, startIamWorld } from './helpers/iam.ts';
+import { perSuite } from './helpers/world.ts';
+import { expectCorpusPresent, readCorpus } from './helpers/findings.ts';
 
 /*
  * The IAM inputs of the shared corpus: raw AWS answers loaded into the sandbox as its
@@ -21,20 +21,14 @@ import { type IamWorld, keyContext, putState, startIamWorld } from './helpers/ia
  * must give. A missing corpus fails the suite.
  */
 
-const repoRoot = path.resolve(import.meta.dirname, '..');
-const corpusDir = process.env.INFRAUDIT_CORPUS ?? path.resolve(repoRoot, '../shared/corpus');
-const read = (file: string) => readFileSync(path.join(corpusDir, file), 'utf8');
+const read = readCorpus;
 const catalog = createCatalog();
 const rotate = catalog.get('iam.rotate-access-key')!;
 const unused = catalog.get('iam.deactivate-unused-access-key')!;
 
 let world: IamWorld;
-
-beforeAll(async () => {
-  world = await startIamWorld();
-});
-afterAll(async () => {
-  await world?.close();
+perSuite(startIamWorld, (started) => {
+  world = started;
 });
 
 async function load(account: string, iam: RawIam) {
@@ -69,9 +63,7 @@ const targets = (p: Plan) => p.calls.map((c) => c.parameters.AccessKeyId);
 
 describe('IAM corpus', () => {
   it('is present', () => {
-    expect(existsSync(corpusDir), `corpus not found at ${corpusDir}; set INFRAUDIT_CORPUS`).toBe(
-      true,
-    );
+    expectCorpusPresent();
   });
 
   describe('cloud-custodian GetCredentialReport', () => {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   ApiException,
@@ -9,12 +9,10 @@ import {
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fix } from '../src/catalog/fix.ts';
-import { AppError } from '../src/domain/errors.ts';
 import type { NormalizedFinding } from '../src/domain/finding.ts';
 import { planFor } from '../src/engine/plan.ts';
 import { type FindingsFormat, parseFindingsFile } from '../src/findings/import.ts';
 import { fixTypeFor } from '../src/findings/mapping.ts';
-import { summarize } from '../src/findings/summary.ts';
 import {
   CONTEXT,
   createNamespace,
@@ -22,6 +20,12 @@ import {
   type KubeWorld,
   startKubeWorld,
 } from './helpers/kube.ts';
+import {
+  corpusDir,
+  expectCorpusImport,
+  expectCorpusPresent,
+  readCorpus,
+} from './helpers/findings.ts';
 
 /*
  * Every Kubernetes scanner report and manifest in the shared corpus of real public
@@ -29,8 +33,6 @@ import {
  * API server through client-node, and the plans their findings produce.
  */
 
-const repoRoot = path.resolve(import.meta.dirname, '..');
-const corpusDir = process.env.INFRAUDIT_CORPUS ?? path.resolve(repoRoot, '../shared/corpus');
 const FOLDERS = ['kubescape', 'polaris', 'trivy-operator', 'kube-score', 'kube-bench'];
 
 interface Imported {
@@ -135,7 +137,7 @@ const EXPECTED: Record<string, Imported | Refused> = {
   },
 };
 
-const read = (file: string) => readFileSync(path.join(corpusDir, file), 'utf8');
+const read = readCorpus;
 
 function corpusFiles(): string[] {
   return FOLDERS.flatMap((folder) => {
@@ -144,36 +146,14 @@ function corpusFiles(): string[] {
   }).sort();
 }
 
-function refusalOf(text: string): AppError {
-  try {
-    parseFindingsFile(text);
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('invalid_input');
-    return error as AppError;
-  }
-  throw new Error('the file was imported, but it should have been refused');
-}
-
 describe('Kubernetes corpus', () => {
   it('is present, with an expectation for every file and a file for each', () => {
-    expect(
-      existsSync(corpusDir),
-      `the corpus directory ${corpusDir} is missing; set INFRAUDIT_CORPUS`,
-    ).toBe(true);
+    expectCorpusPresent();
     expect(corpusFiles()).toEqual(Object.keys(EXPECTED).sort());
   });
 
   it.each(Object.entries(EXPECTED))('%s', (file, expected) => {
-    const text = read(file);
-    if ('refused' in expected) {
-      expect(refusalOf(text).message).toMatch(expected.refused);
-      return;
-    }
-    const { format, findings } = parseFindingsFile(text);
-    const counts = summarize(findings, fixTypeFor);
-    expect({ format, ...counts }).toMatchObject(expected);
-    expect(counts.supported + counts.unsupported).toBe(counts.failed);
+    const findings = expectCorpusImport(read(file), expected);
     for (const finding of findings) expect(finding.resource.provider).toBe('kubernetes');
   });
 });

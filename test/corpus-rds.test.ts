@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Fix, State } from '../src/catalog/fix.ts';
 import { enableAutomatedBackups } from '../src/catalog/rds/enable-automated-backups.ts';
 import { enableMultiAz } from '../src/catalog/rds/enable-multi-az.ts';
@@ -28,6 +28,8 @@ import {
   type RdsWorld,
   startRdsWorld,
 } from './helpers/rds.ts';
+import { perTest } from './helpers/world.ts';
+import { readCorpus, repoRoot } from './helpers/findings.ts';
 
 /*
  * Raw AWS answers and findings from the shared corpus, loaded into the sandbox as they
@@ -35,9 +37,7 @@ import {
  * they would against those accounts. A missing corpus fails the suite.
  */
 
-const repoRoot = path.resolve(import.meta.dirname, '..');
-const corpusDir = process.env.INFRAUDIT_CORPUS ?? path.resolve(repoRoot, '../shared/corpus');
-const read = (file: string) => readFileSync(path.join(corpusDir, file), 'utf8');
+const read = readCorpus;
 const custodian = (test: string) =>
   instancesFromResponse(
     JSON.parse(read(`cloud-custodian/${test}__rds.DescribeDBInstances_1.json`)),
@@ -47,13 +47,8 @@ const INPUT = inputWith({ rdsApplyImmediately: false, rdsBackupRetentionDays: 7 
 const RDS_11 = inputWith({ rdsApplyImmediately: false }, { minimumDays: 7 });
 
 let world: RdsWorld;
-
-beforeEach(async () => {
-  world = await startRdsWorld();
-});
-
-afterEach(async () => {
-  await world.close();
+perTest(startRdsWorld, (started) => {
+  world = started;
 });
 
 /** The region a recorded instance lives in, from its ARN. */

@@ -1,28 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../src/domain/errors.ts';
 import type { NormalizedFinding } from '../src/domain/finding.ts';
 import { parseFindingsFile } from '../src/findings/import.ts';
 import { positionAt } from '../src/findings/json-text.ts';
 import { CHECK_MAPPINGS, fixTypeFor, SUPPORTED_CHECK_IDS } from '../src/findings/mapping.ts';
 import { summarize } from '../src/findings/summary.ts';
+import { importRefusal } from './helpers/findings.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const fixture = (name: string) =>
   readFileSync(path.join(repoRoot, 'test/fixtures/findings', name), 'utf8');
-
-/** The AppError a text is refused with; fails the test when it is accepted. */
-function refusal(text: string): AppError {
-  try {
-    parseFindingsFile(text);
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('invalid_input');
-    return error as AppError;
-  }
-  throw new Error('the text was accepted, but it should have been refused');
-}
 
 const byCheck = (findings: NormalizedFinding[], checkId: string) => {
   const found = findings.find((f) => f.source.checkId === checkId);
@@ -99,7 +87,7 @@ describe('Prowler JSON-OCSF', () => {
   it('refuses findings from another cloud, naming the provider', () => {
     const document = JSON.parse(fixture('ocsf-mixed.json'));
     document[2].cloud.provider = 'azure';
-    const error = refusal(JSON.stringify(document, null, 2));
+    const error = importRefusal(JSON.stringify(document, null, 2));
     expect(error.message).toMatch(/^findings\[2\]\.cloud\.provider: only AWS findings/);
     expect(error.message).toContain('"azure"');
     expect(error.details).toMatchObject({ path: 'findings[2].cloud.provider', index: 2 });
@@ -107,7 +95,7 @@ describe('Prowler JSON-OCSF', () => {
 
   it('refuses a lone OCSF object and says to wrap it in an array', () => {
     const single = JSON.stringify(JSON.parse(fixture('ocsf-mixed.json'))[0]);
-    expect(refusal(single).message).toContain('wrap it in [ ]');
+    expect(importRefusal(single).message).toContain('wrap it in [ ]');
   });
 });
 
@@ -241,7 +229,9 @@ describe('Security Hub ASFF', () => {
     delete base.Resources[0].Details;
     expect(parseFindingsFile(JSON.stringify([base])).findings[0]).not.toHaveProperty('details');
     base.Resources[0].Details = 'none';
-    expect(refusal(JSON.stringify([base])).message).toMatch(/Resources\[0\]\.Details: expected an object/);
+    expect(importRefusal(JSON.stringify([base])).message).toMatch(
+      /Resources\[0\]\.Details: expected an object/,
+    );
   });
 
   it('falls back to the provider severity, then to informational', () => {
@@ -279,7 +269,7 @@ describe('refusals', () => {
   it('refuses a truncated file at its end and says it looks truncated', () => {
     const text = fixture('truncated.ocsf.json');
     const end = positionAt(text, text.trimEnd().length);
-    const error = refusal(text);
+    const error = importRefusal(text);
     expect(error.message).toBe(
       `not valid JSON: unexpected end of input at line ${end.line}, column ${end.column} ` +
         '(the file looks truncated); nothing was imported',
@@ -289,30 +279,30 @@ describe('refusals', () => {
   });
 
   it('refuses a string cut off by the end of the file as truncated', () => {
-    expect(refusal('[{"status_code": "FA').message).toContain('(the file looks truncated)');
+    expect(importRefusal('[{"status_code": "FA').message).toContain('(the file looks truncated)');
   });
 
   it('names the line and column of a syntax error', () => {
-    const trailing = refusal('[\n  {"status_code": "FAIL",}\n]');
+    const trailing = importRefusal('[\n  {"status_code": "FAIL",}\n]');
     expect(trailing.message).toBe(
       "not valid JSON: trailing comma before '}' at line 2, column 26; nothing was imported",
     );
     expect(trailing.details).toMatchObject({ problem: 'syntax', line: 2, column: 26 });
-    const quote = refusal("[\n  {'status_code': 'FAIL'}\n]");
+    const quote = importRefusal("[\n  {'status_code': 'FAIL'}\n]");
     expect(quote.message).toContain("unexpected character, found ''' at line 2, column 4");
-    const csv = refusal('status,check\nFAIL,s3_bucket_default_encryption\n');
+    const csv = importRefusal('status,check\nFAIL,s3_bucket_default_encryption\n');
     expect(csv.message).toMatch(/^not valid JSON: .* at line 1, column 1;/);
   });
 
   it('refuses an empty file', () => {
-    expect(refusal('  \n').message).toMatch(/^the findings file is empty/);
-    expect(refusal('\uFEFF').message).toMatch(/^the findings file is empty/);
+    expect(importRefusal('  \n').message).toMatch(/^the findings file is empty/);
+    expect(importRefusal('\uFEFF').message).toMatch(/^the findings file is empty/);
   });
 
   it('refuses a finding of the wrong shape with its JSON path and line', () => {
     const text = fixture('wrong-shape.ocsf.json');
     const at = positionAt(text, text.indexOf('"status_code": 3'));
-    const error = refusal(text);
+    const error = importRefusal(text);
     expect(error.message).toMatch(
       new RegExp(
         `^findings\\[3\\]\\.status_code: expected a non-empty string, found the number 3 ` +
@@ -329,11 +319,11 @@ describe('refusals', () => {
   });
 
   it('refuses an ASFF finding without resources, or without a required field', () => {
-    const empty = refusal(fixture('wrong-shape.asff.json'));
+    const empty = importRefusal(fixture('wrong-shape.asff.json'));
     expect(empty.message).toMatch(/^Findings\[1\]\.Resources: expected at least one entry/);
     const document = JSON.parse(fixture('asff-envelope.json'));
     delete document.Findings[7].AwsAccountId;
-    const missing = refusal(JSON.stringify(document, null, 2));
+    const missing = importRefusal(JSON.stringify(document, null, 2));
     expect(missing.message).toMatch(
       /^Findings\[7\]\.AwsAccountId: expected a non-empty string, it is missing \(line \d+/,
     );
@@ -342,18 +332,18 @@ describe('refusals', () => {
   it('imports nothing when any one finding is bad', () => {
     const document = JSON.parse(fixture('ocsf-mixed.json'));
     document.push({ ...document[0], resources: [{ name: 'no-uid' }] });
-    const error = refusal(JSON.stringify(document));
+    const error = importRefusal(JSON.stringify(document));
     expect(error.message).toMatch(/^findings\[6\]\.resources\[0\]\.uid: /);
     expect(error.message).toContain('nothing was imported');
   });
 
   it('says which formats are accepted when the JSON is neither', () => {
-    const object = refusal(fixture('not-findings.json'));
+    const object = importRefusal(fixture('not-findings.json'));
     expect(object.message).toContain('found an object with Buckets, Owner');
     expect(object.message).toContain('accepted formats are Prowler JSON-OCSF');
     expect(object.message).toContain('AWS Security Finding Format');
-    expect(refusal('42').message).toContain('the JSON value is a number');
-    expect(refusal('[{"CheckID": "s3_bucket_default_encryption"}]').message).toMatch(
+    expect(importRefusal('42').message).toContain('the JSON value is a number');
+    expect(importRefusal('[{"CheckID": "s3_bucket_default_encryption"}]').message).toMatch(
       /^findings\[0\] is neither a Prowler JSON-OCSF finding .* nor an ASFF finding/,
     );
   });
@@ -361,7 +351,7 @@ describe('refusals', () => {
   it('refuses a recorded API response and points at the findings inside', () => {
     const data = JSON.parse(fixture('asff-envelope.json'));
     const wrapped = JSON.stringify({ status_code: 200, data });
-    expect(refusal(wrapped).message).toContain('under data.Findings');
+    expect(importRefusal(wrapped).message).toContain('under data.Findings');
   });
 });
 
@@ -466,6 +456,6 @@ describe('large files', () => {
     document[29_998]!.status_code = null;
     const text = JSON.stringify(document, null, 1);
     const at = positionAt(text, text.lastIndexOf('"status_code": null'));
-    expect(refusal(text).details).toMatchObject({ index: 29_998, line: at.line });
+    expect(importRefusal(text).details).toMatchObject({ index: 29_998, line: at.line });
   });
 });

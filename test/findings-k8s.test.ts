@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../src/domain/errors.ts';
 import { parseFindingsFile } from '../src/findings/import.ts';
 import { fixTypeFor } from '../src/findings/mapping.ts';
 import { summarize } from '../src/findings/summary.ts';
-
-function refusal(text: string): AppError {
-  try {
-    parseFindingsFile(text);
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('invalid_input');
-    return error as AppError;
-  }
-  throw new Error('the file was imported, but it should have been refused');
-}
+import { importRefusal } from './helpers/findings.ts';
 
 const control = (controlID: string, status: unknown, extra: object = {}) => ({
   controlID,
@@ -123,7 +112,7 @@ describe('Kubescape', () => {
     };
     expect(parseFindingsFile(JSON.stringify(keyed)).findings).toHaveLength(4);
     const text = JSON.stringify({ results: [{ resourceID: 'web', controls: [] }] }, null, 2);
-    const error = refusal(text);
+    const error = importRefusal(text);
     expect(error.message).toBe(
       'results[0].resourceID: expected a resourceID like "apps/v1/<namespace>/<kind>/<name>", ' +
         'found "web" (line 4, column 7); the file does not have the Kubescape JSON shape ' +
@@ -272,7 +261,7 @@ items:
 
   it('refuses a report that does not say what it is about, with the line', () => {
     const text = yamlReports.replace(/      ownerReferences:.*\n/, '');
-    const error = refusal(text);
+    const error = importRefusal(text);
     expect(error.message).toMatch(
       /^items\[1\]\.metadata\.labels: expected the trivy-operator.* \(line 27, column 7\);/,
     );
@@ -419,7 +408,7 @@ metadata:
   });
 
   it('refuses a container without a name, naming the document, the field and the line', () => {
-    const error = refusal(
+    const error = importRefusal(
       manifests.replace('        - name: app\n          image: app:1', '        - image: app:1'),
     );
     expect(error.message).toBe(
@@ -436,17 +425,17 @@ metadata:
   });
 
   it('refuses YAML that is not valid, or not Kubernetes objects', () => {
-    const broken = refusal('apiVersion: v1\nkind: Pod\nmetadata: { name: [\n');
+    const broken = importRefusal('apiVersion: v1\nkind: Pod\nmetadata: { name: [\n');
     expect(broken.message).toMatch(/^not valid YAML: .* at line \d+, column \d+/);
     expect(broken.details).toMatchObject({ line: expect.any(Number), column: expect.any(Number) });
-    const other = refusal('name: value\nother: 1\n---\nkey: 2\n');
+    const other = importRefusal('name: value\nother: 1\n---\nkey: 2\n');
     expect(other.message).toMatch(
       /^not a findings file: YAML document 1 is not a Kubernetes object/,
     );
   });
 
   it('still refuses JSON that is none of the formats, naming the Kubernetes ones too', () => {
-    expect(refusal('{"Buckets": []}').message).toContain(
+    expect(importRefusal('{"Buckets": []}').message).toContain(
       'Kubescape JSON results, Polaris audit output',
     );
   });

@@ -1,32 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../src/domain/errors.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SortField, Store } from '../src/store/store.ts';
 import { newAction } from './helpers/actions.ts';
 import { startApi } from './helpers/api.ts';
-import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
+import { ENGINES, storePerSuite } from './helpers/databases.ts';
+import { appErrorOf } from './helpers/world.ts';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-async function refusal(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
-
 describe.each(ENGINES)('list cursors on %s', (engine) => {
-  let database: TestDatabase;
-  let other: TestDatabase;
   let store: Store;
   let otherStore: Store;
+  storePerSuite(engine, (opened) => {
+    store = opened;
+  });
+  storePerSuite(engine, (opened) => {
+    otherStore = opened;
+  });
 
   beforeAll(async () => {
-    database = await createTestDatabase(engine);
-    other = await createTestDatabase(engine);
-    store = await database.open();
-    otherStore = await other.open();
     for (const s of [store, otherStore]) {
       for (let i = 0; i < 3; i++) {
         await s.createAction(newAction({ severity: i === 0 ? 'high' : 'low' }), {
@@ -36,12 +27,6 @@ describe.each(ENGINES)('list cursors on %s', (engine) => {
         });
       }
     }
-  });
-  afterAll(async () => {
-    await store?.close();
-    await otherStore?.close();
-    await database?.drop();
-    await other?.drop();
   });
 
   it('accepts the cursors it issued, for every sort', async () => {
@@ -69,11 +54,13 @@ describe.each(ENGINES)('list cursors on %s', (engine) => {
       ['created', 'not base64 at all'],
     ];
     for (const [sort, cursor] of forged) {
-      const error = await refusal(store.listActions({ sort, limit: 1, cursor }));
+      const error = await appErrorOf(store.listActions({ sort, limit: 1, cursor }));
       expect(error.code, cursor).toBe('invalid_input');
       expect(error.message).toContain('not one this server issued');
     }
-    const otherSort = await refusal(store.listActions({ sort: 'title', limit: 1, cursor: issued }));
+    const otherSort = await appErrorOf(
+      store.listActions({ sort: 'title', limit: 1, cursor: issued }),
+    );
     expect(otherSort.message).toContain('issued for sort "created"');
   });
 });

@@ -18,6 +18,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.ts';
 import { DEMO_GROUPS, DEMO_INSTANCES, DEMO_VPC } from '../src/sandbox/ec2/seed.ts';
+import { failure as failureOf } from './helpers/world.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '111122223333';
@@ -35,14 +36,8 @@ function client(maxAttempts = 4, region = REGION) {
   });
 }
 
-async function failure(call: Promise<unknown>): Promise<EC2ServiceException> {
-  try {
-    await call;
-  } catch (err) {
-    return err as EC2ServiceException;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
+/** The error a call fails with. */
+const failure = (call: Promise<unknown>) => failureOf<EC2ServiceException>(call);
 
 /** A new group in `VPC`, or in the default VPC when `vpcId` is null. */
 async function createGroup(name: string, vpcId: string | null = VPC): Promise<string> {

@@ -17,6 +17,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeSandboxKubeconfig } from '../src/sandbox/k8s/kubeconfig.ts';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.ts';
+import { createPgStatefulSet, pgTemplate } from './helpers/kube.ts';
 
 let sandbox: Sandbox;
 let dir: string;
@@ -255,22 +256,8 @@ describe('workloads', () => {
 
   it('runs StatefulSet pods by ordinal and one DaemonSet pod per node', async () => {
     await core.createNamespace({ body: { metadata: { name: 'db' } } });
-    const template = {
-      metadata: { labels: { app: 'pg' } },
-      spec: { containers: [{ name: 'pg', image: 'postgres:16' }] },
-    };
-    await apps.createNamespacedStatefulSet({
-      namespace: 'db',
-      body: {
-        metadata: { name: 'pg' },
-        spec: {
-          replicas: 2,
-          serviceName: 'pg',
-          selector: { matchLabels: { app: 'pg' } },
-          template,
-        },
-      },
-    });
+    const template = pgTemplate();
+    await createPgStatefulSet(apps, 'db', 2);
     const first = (await core.listNamespacedPod({ namespace: 'db' })).items;
     expect(first.map((p) => p.metadata?.name)).toEqual(['pg-0', 'pg-1']);
     await apps.patchNamespacedStatefulSet(

@@ -1,8 +1,6 @@
 import {
   CopyDBSnapshotCommand,
-  CreateDBClusterCommand,
   CreateDBInstanceCommand,
-  CreateDBInstanceReadReplicaCommand,
   CreateDBSnapshotCommand,
   DeleteDBInstanceCommand,
   DeleteDBSnapshotCommand,
@@ -21,7 +19,9 @@ import { startSandbox } from '../src/sandbox/index.ts';
 import type { Sandbox } from '../src/sandbox/index.ts';
 import {
   ACCOUNT,
+  createAuroraCluster,
   createInstance,
+  createReadReplica,
   describe as describeInstance,
   eventually,
   failure,
@@ -262,26 +262,14 @@ describe('ModifyDBInstance and the maintenance window', () => {
 describe('read replicas and Aurora clusters', () => {
   it('needs backups on the source, links replica and source, keeps backups on', async () => {
     await createInstance(rds, 'primary', { BackupRetentionPeriod: 0 });
-    const noBackups = await failure(
-      rds.send(
-        new CreateDBInstanceReadReplicaCommand({
-          DBInstanceIdentifier: 'replica',
-          SourceDBInstanceIdentifier: 'primary',
-        }),
-      ),
-    );
+    const noBackups = await failure(createReadReplica(rds, 'replica', 'primary'));
     expect(noBackups.name).toBe('InvalidDBInstanceStateFault');
     await modify({
       DBInstanceIdentifier: 'primary',
       BackupRetentionPeriod: 7,
       ApplyImmediately: true,
     });
-    await rds.send(
-      new CreateDBInstanceReadReplicaCommand({
-        DBInstanceIdentifier: 'replica',
-        SourceDBInstanceIdentifier: 'primary',
-      }),
-    );
+    await createReadReplica(rds, 'replica', 'primary');
     expect(await describeInstance(rds, 'replica')).toMatchObject({
       ReadReplicaSourceDBInstanceIdentifier: 'primary',
       BackupRetentionPeriod: 0,
@@ -301,16 +289,10 @@ describe('read replicas and Aurora clusters', () => {
   });
 
   it('puts Multi-AZ and backups on the cluster, which is Multi-AZ across zones', async () => {
-    await rds.send(
-      new CreateDBClusterCommand({
-        DBClusterIdentifier: 'analytics',
-        Engine: 'aurora-postgresql',
-        MasterUsername: 'app',
-        MasterUserPassword: 'not-a-real-password-2',
-        StorageEncrypted: true,
-        BackupRetentionPeriod: 5,
-      }),
-    );
+    await createAuroraCluster(rds, 'analytics', 'aurora-postgresql', {
+      StorageEncrypted: true,
+      BackupRetentionPeriod: 5,
+    });
     const member = await createInstance(rds, 'analytics-1', {
       Engine: 'aurora-postgresql',
       DBClusterIdentifier: 'analytics',

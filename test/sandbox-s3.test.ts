@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox, type StateDocument } from '../src/sandbox/index.ts';
+import { failure as failureOf } from './helpers/world.ts';
 
 const CREDENTIALS = { accessKeyId: 'AKIASANDBOXTEST', secretAccessKey: 'sandbox-secret' };
 
@@ -40,14 +41,8 @@ function s3(region = 'us-east-1', extra: { maxAttempts?: number; accessKeyId?: s
 }
 
 /** The error a call failed with; fails the test when the call succeeds. */
-async function failure(call: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await call;
-  } catch (err) {
-    return err as S3ServiceException;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
+/** The error a call fails with. */
+const failure = (call: Promise<unknown>) => failureOf<S3ServiceException>(call);
 
 async function control(method: string, path: string, body?: unknown) {
   const res = await fetch(`${sandbox.url}/_sandbox/${path}`, {

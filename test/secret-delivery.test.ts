@@ -8,13 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/api/app.ts';
 import { createCatalog } from '../src/catalog/index.ts';
 import type { Action, SealedSecret } from '../src/domain/action.ts';
-import { createEngine, type Engine } from '../src/engine/engine.ts';
+import type { Engine } from '../src/engine/engine.ts';
 import { open, recipientKeyPair } from '../src/secrets/sealed-box.ts';
 import { newAction } from '../src/service/new-action.ts';
 import { createRemediationService } from '../src/service/remediation.ts';
 import type { Store } from '../src/store/store.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
 import { iamDocument, type IamWorld, putState, startIamWorld, userRef } from './helpers/iam.ts';
+import { actionWhen, quickEngine, stopEngineSuite } from './helpers/actions.ts';
 
 const OLD = 'AKIAOLDKEY0000000001';
 const catalog = createCatalog();
@@ -42,14 +43,7 @@ describe.each(ENGINES)('secret delivery of a key rotation on %s', (engineName) =
         },
       }),
     );
-    worker = createEngine({
-      store,
-      clients: world.clients,
-      catalog,
-      log,
-      pollMs: 20,
-      leaseMs: 2_000,
-    });
+    worker = quickEngine({ store, clients: world.clients, catalog, log });
     await worker.start();
     const service = createRemediationService({ store, catalog, onWork: () => worker.wake() });
     app = await buildApp({ service, store, log });
@@ -61,13 +55,7 @@ describe.each(ENGINES)('secret delivery of a key rotation on %s', (engineName) =
     }
   });
 
-  afterAll(async () => {
-    await worker?.stop();
-    await app?.close();
-    await world?.close();
-    await store?.close();
-    await database?.drop();
-  });
+  afterAll(() => stopEngineSuite({ worker, app, world, store, database }));
 
   async function call(method: string, route: string, as: 'alice' | 'bob', body?: unknown) {
     const res = await fetch(`${url}${route}`, {
@@ -81,15 +69,8 @@ describe.each(ENGINES)('secret delivery of a key rotation on %s', (engineName) =
     return { status: res.status, body: (await res.json()) as any };
   }
 
-  async function until(id: string, done: (a: Action) => boolean): Promise<Action> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const action = (await store.getAction(id))!;
-      if (done(action)) return action;
-      if (Date.now() > deadline) throw new Error(`action ${id} stuck at ${action.status}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  const until = (id: string, done: (a: Action) => boolean) =>
+    actionWhen(store, id, done, { ms: 20_000 });
   const settled = (id: string) =>
     until(id, (a) => !a.requestedOp && ['completed', 'failed', 'rolled_back'].includes(a.status));
 

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCatalog } from '../src/catalog/index.ts';
-import { AppError } from '../src/domain/errors.ts';
 import { createRemediationService, type RemediationService } from '../src/service/remediation.ts';
 import type { Store } from '../src/store/store.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
 import { ENCRYPTION_CHECK, ENCRYPTION_FIX, prowlerFile } from './helpers/findings.ts';
+import { appErrorOf } from './helpers/world.ts';
 
 const START = new Date('2026-03-01T10:00:00.000Z');
 const OWNER = 'test-engine';
@@ -19,15 +19,6 @@ const suggest = (bucket: string) =>
     { type: ENCRYPTION_FIX, resource: { type: 'AwsS3Bucket', id: `arn:aws:s3:::${bucket}` } },
     'token:ops',
   );
-
-async function refusal(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
 
 /** Plays the engine's part: claims the queued requests and finishes them. */
 async function engineFinishes(ids: string[], outcome: 'complete' | 'fail') {
@@ -86,7 +77,7 @@ describe.each(ENGINES)('on %s', (engine) => {
       expect(action.source).toMatchObject({ origin: 'manual', checkId: ENCRYPTION_FIX });
       expect(action.plan.before).toBeNull();
 
-      const wrongType = await refusal(
+      const wrongType = await appErrorOf(
         service.suggest(
           { type: ENCRYPTION_FIX, resource: { type: 'AwsEc2Instance', id: 'i-0abc' } },
           'token:ops',
@@ -110,7 +101,7 @@ describe.each(ENGINES)('on %s', (engine) => {
       expect(action.status).toBe('suggested');
 
       await service.updateSettings({ requireApproval: true }, 'token:admin');
-      const refused = await refusal(service.execute(action.id, 'token:admin'));
+      const refused = await appErrorOf(service.execute(action.id, 'token:admin'));
       expect(refused.code).toBe('conflict');
       expect(refused.message).toContain('approve it first');
 
@@ -122,7 +113,7 @@ describe.each(ENGINES)('on %s', (engine) => {
     it('retries only a failed action', async () => {
       const { action } = await suggest('flaky');
       await service.approve(action.id, 'token:admin');
-      expect((await refusal(service.retry(action.id, 'token:admin'))).code).toBe('conflict');
+      expect((await appErrorOf(service.retry(action.id, 'token:admin'))).code).toBe('conflict');
 
       await service.execute(action.id, 'token:admin');
       await engineFinishes([action.id], 'fail');
@@ -144,7 +135,7 @@ describe.each(ENGINES)('on %s', (engine) => {
       expect(queued).toMatchObject({ status: 'completed', requestedOp: 'rollback' });
 
       now = new Date(START.getTime() + 30 * 60_000);
-      const closed = await refusal(service.rollback(second.id, 'token:admin'));
+      const closed = await appErrorOf(service.rollback(second.id, 'token:admin'));
       expect(closed.code).toBe('window_closed');
       expect(closed.message).toContain('2026-03-01T10:30:00.000Z');
       expect((await store.getAction(second.id))?.requestedOp).toBeNull();
@@ -152,13 +143,13 @@ describe.each(ENGINES)('on %s', (engine) => {
 
     it('refuses empty comments and rejections without one', async () => {
       const { action } = await suggest('quiet');
-      expect((await refusal(service.comment(action.id, 'token:ops', '   '))).code).toBe(
+      expect((await appErrorOf(service.comment(action.id, 'token:ops', '   '))).code).toBe(
         'invalid_input',
       );
-      expect((await refusal(service.reject(action.id, 'token:admin', ''))).code).toBe(
+      expect((await appErrorOf(service.reject(action.id, 'token:admin', ''))).code).toBe(
         'invalid_input',
       );
-      const missing = await refusal(service.get('no-such-id'));
+      const missing = await appErrorOf(service.get('no-such-id'));
       expect(missing.code).toBe('not_found');
       expect(missing.message).toContain('no-such-id');
     });
@@ -171,7 +162,7 @@ describe.each(ENGINES)('on %s', (engine) => {
         ]),
       );
       findings[1].status_code = 42;
-      const bad = await refusal(service.importFindings(JSON.stringify(findings), 'token:ops'));
+      const bad = await appErrorOf(service.importFindings(JSON.stringify(findings), 'token:ops'));
       expect(bad.code).toBe('invalid_input');
       expect((await store.listActions({})).items).toEqual([]);
 
@@ -185,7 +176,7 @@ describe.each(ENGINES)('on %s', (engine) => {
 
     it('refuses a settings change outside the window range and keeps the old values', async () => {
       for (const minutes of [4, 121]) {
-        const error = await refusal(
+        const error = await appErrorOf(
           service.updateSettings({ rollbackWindowMinutes: minutes }, 'token:admin'),
         );
         expect(error.code).toBe('invalid_input');
@@ -205,7 +196,7 @@ describe.each(ENGINES)('on %s', (engine) => {
       expect(action.status).toBe('suggested');
       await service.updateSettings({ requireApproval: true }, 'token:admin');
 
-      const refused = await refusal(service.execute(action.id, 'token:admin'));
+      const refused = await appErrorOf(service.execute(action.id, 'token:admin'));
       expect(refused.code).toBe('conflict');
       const approved = await service.approve(action.id, 'token:admin', 'reviewed after the change');
       expect(approved.status).toBe('approved');
@@ -226,7 +217,7 @@ describe.each(ENGINES)('on %s', (engine) => {
           result: { kind: 'already_compliant', message: 'nothing to do' },
         },
       });
-      const refused = await refusal(service.rollback(action.id, 'token:admin'));
+      const refused = await appErrorOf(service.rollback(action.id, 'token:admin'));
       expect(refused.code).toBe('conflict');
       expect(refused.message).toMatch(/changed nothing .* nothing to roll back/);
       expect((await store.getAction(action.id))!.requestedOp).toBeNull();
@@ -235,7 +226,7 @@ describe.each(ENGINES)('on %s', (engine) => {
 
   describe('resource references', () => {
     const attempt = (resource: Record<string, string>) =>
-      refusal(
+      appErrorOf(
         service.suggest(
           { type: ENCRYPTION_FIX, resource: { type: 'AwsS3Bucket', ...resource } as never },
           'token:ops',
@@ -265,7 +256,7 @@ describe.each(ENGINES)('on %s', (engine) => {
         { check: ENCRYPTION_CHECK, bucket: 'good-bucket' },
         { check: ENCRYPTION_CHECK, bucket: 'other-bucket', name: 'finance-exports' },
       ]);
-      const error = await refusal(service.importFindings(text, 'token:ops'));
+      const error = await appErrorOf(service.importFindings(text, 'token:ops'));
       expect(error.message).toMatch(/^finding 2 .*does not match its ARN/);
       expect((await store.listActions({})).items).toHaveLength(0);
     });

@@ -1,26 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Action } from '../src/domain/action.ts';
 import { AppError } from '../src/domain/errors.ts';
 import { type Operation, TRANSITIONS } from '../src/domain/lifecycle.ts';
 import { STATUSES, type Status } from '../src/domain/status.ts';
 import type { Store } from '../src/store/store.ts';
 import { newAction } from './helpers/actions.ts';
-import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
+import { ENGINES, storePerSuite } from './helpers/databases.ts';
 
 const now = () => new Date();
 const OWNER = 'engine-a';
 
 describe.each(ENGINES)('store lifecycle on %s', (engine) => {
-  let database: TestDatabase;
   let store: Store;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(engine);
-    store = await database.open();
-  });
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
+  storePerSuite(engine, (opened) => {
+    store = opened;
   });
 
   const create = async (requireApproval = true) =>

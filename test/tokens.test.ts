@@ -2,8 +2,7 @@ import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
 import { Migrator, type Migration } from 'kysely/migration';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AppError } from '../src/domain/errors.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SQLITE_FILE } from '../src/store/connect.ts';
 import { migrate } from '../src/store/migrate.ts';
 import * as initial from '../src/store/migrations/001-initial.ts';
@@ -12,35 +11,29 @@ import { adaptNodeSqlite } from '../src/store/sqlite-adapter.ts';
 import { openSqliteFile } from '../src/store/sqlite-file.ts';
 import type { Store } from '../src/store/store.ts';
 import { startApi, type ApiHarness } from './helpers/api.ts';
-import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
+import {
+  createTestDatabase,
+  ENGINES,
+  storePerSuite,
+  type TestDatabase,
+} from './helpers/databases.ts';
+import { appErrorOf } from './helpers/world.ts';
 
 const now = () => new Date();
-
-async function refusal(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
 
 describe.each(ENGINES)('tokens in the store on %s', (engine) => {
   let database: TestDatabase;
   let store: Store;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(engine);
-    store = await database.open();
-  });
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
+  storePerSuite(engine, (opened, created) => {
+    store = opened;
+    database = created;
   });
 
   it('keeps names unique, revoked tokens included', async () => {
     const first = await store.createToken({ role: 'admin', name: 'admin', now: now() });
-    const again = await refusal(store.createToken({ role: 'viewer', name: 'admin', now: now() }));
+    const again = await appErrorOf(
+      store.createToken({ role: 'viewer', name: 'admin', now: now() }),
+    );
     expect(again.code).toBe('conflict');
     expect(again.message).toContain('"admin"');
     // Case differs, so it is another name.
@@ -56,7 +49,9 @@ describe.each(ENGINES)('tokens in the store on %s', (engine) => {
 
     const spare = await store.createToken({ role: 'admin', name: 'spare', now: now() });
     await store.revokeToken(first.info.id, { actor: 'token:spare', now: now() });
-    const reused = await refusal(store.createToken({ role: 'admin', name: 'admin', now: now() }));
+    const reused = await appErrorOf(
+      store.createToken({ role: 'admin', name: 'admin', now: now() }),
+    );
     expect(reused.code).toBe('conflict');
     expect(await store.findToken(spare.token)).toEqual(spare.info);
   });
@@ -77,13 +72,13 @@ describe.each(ENGINES)('tokens in the store on %s', (engine) => {
     expect(await store.findToken(a!.token)).toBeUndefined();
     expect(await store.lookupToken(a!.token)).toEqual(revoked);
 
-    const last = await refusal(store.revokeToken(b!.info.id, { actor: 'token:x', now: now() }));
+    const last = await appErrorOf(store.revokeToken(b!.info.id, { actor: 'token:x', now: now() }));
     expect(last.code).toBe('conflict');
     expect(last.message).toContain('last active admin token');
-    const twice = await refusal(store.revokeToken(a!.info.id, { actor: 'token:x', now: now() }));
+    const twice = await appErrorOf(store.revokeToken(a!.info.id, { actor: 'token:x', now: now() }));
     expect(twice.code).toBe('conflict');
     expect(twice.message).toContain('already revoked');
-    const missing = await refusal(store.revokeToken('no-such-id', { actor: 'x', now: now() }));
+    const missing = await appErrorOf(store.revokeToken('no-such-id', { actor: 'x', now: now() }));
     expect(missing.code).toBe('not_found');
 
     const events = await rawEvents(database, 'token revoked');

@@ -12,8 +12,9 @@ export const TRANSITIONS = {
   submit: { from: ['suggested'], to: 'pending_approval', by: 'system' },
   /** From suggested too: approval may have been turned on after the action was made. */
   approve: { from: ['pending_approval', 'suggested'], to: 'approved', by: 'admin' },
+  /** From failed too: a person may give up on an action rather than retry it. */
   reject: {
-    from: ['suggested', 'pending_approval', 'approved'],
+    from: ['suggested', 'pending_approval', 'approved', 'failed'],
     to: 'rejected',
     by: 'admin',
     commentRequired: true,

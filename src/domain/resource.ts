@@ -14,15 +14,13 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
  */
 const NAMES: Record<string, { service: string; name: (resource: string) => string | null }> = {
   AwsS3Bucket: { service: 's3', name: (r) => (BUCKET.test(r) ? r : null) },
+  AwsEc2SecurityGroup: { service: 'ec2', name: (r) => match(/^security-group\/(sg-[0-9a-f]+)$/, r) },
+  AwsEc2Instance: { service: 'ec2', name: (r) => match(/^instance\/(i-[0-9a-f]+)$/, r) },
+  AwsRdsDbInstance: { service: 'rds', name: (r) => match(/^db:([A-Za-z][A-Za-z0-9-]{0,62})$/, r) },
 };
 
-/** Registers how a resource type's name is read from its ARN (one line per fix family). */
-export function registerArnName(
-  type: string,
-  service: string,
-  name: (resource: string) => string | null,
-): void {
-  NAMES[type] = { service, name };
+function match(pattern: RegExp, text: string): string | null {
+  return pattern.exec(text)?.[1] ?? null;
 }
 
 /**
@@ -66,7 +64,11 @@ export function checkResource(ref: ResourceRef): ResourceRef {
   }
 
   const rule = NAMES[ref.type];
-  if (!rule) return { ...ref, account: account ?? '', region: region ?? '' };
+  if (!rule) {
+    // Types without a rule take the last segment of the ARN's resource as their name.
+    const name = ref.name || (rest as string).split(/[/:]/).pop() || (rest as string);
+    return { ...ref, account: account ?? '', region: region ?? '', name };
+  }
   const name = service === rule.service ? rule.name(rest as string) : null;
   if (!name) {
     throw invalidInput(`resource id "${ref.id}" is not the ARN of a ${ref.type}`, {

@@ -31,6 +31,22 @@ export function planFor(
     };
   }
   const compliant = fix.isCompliant(state, input);
+  const refusal = compliant ? null : (fix.refusal?.(state, input) ?? null);
+  if (refusal) {
+    // Nothing will be called, so the plan must not list calls or promise a rollback.
+    return {
+      before: state,
+      after: state,
+      calls: [],
+      rollbackCalls: [],
+      reversibility: { level: 'full', note: 'the fix will not run here, so nothing changes' },
+      warnings: fix.warnings(state, input),
+      refusal,
+      input,
+      alreadyCompliant: false,
+      error: null,
+    };
+  }
   return {
     before: state,
     after: compliant ? state : fix.target(state, input),
@@ -38,7 +54,7 @@ export function planFor(
     rollbackCalls: compliant ? [] : fix.rollbackCalls(resource, state, input),
     reversibility: fix.reversibility(state, input),
     warnings: fix.warnings(state, input),
-    refusal: fix.refusal?.(state, input) ?? null,
+    refusal: null,
     input,
     alreadyCompliant: compliant,
     error: null,

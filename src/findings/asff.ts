@@ -4,12 +4,12 @@ import { nameFromId, parseArn } from './aws-resource.ts';
 import { severityFromLabel, severityFromNormalized, UNRATED } from './severity.ts';
 import {
   asObject,
+  firstOfList,
   isObject,
   optionalNumber,
   optionalObject,
   optionalString,
   optionalStringList,
-  requiredList,
   requiredString,
   type JsonObject,
   type Path,
@@ -49,9 +49,7 @@ export function readAsffFinding(value: unknown, path: Path): NormalizedFinding {
   const compliance = optionalObject(finding, 'Compliance', path);
   const compliancePath = [...path, 'Compliance'];
 
-  const resources = requiredList(finding, 'Resources', path);
-  const resource = readResource(resources[0], [...path, 'Resources', 0]);
-  resources.slice(1).forEach((other, i) => readResource(other, [...path, 'Resources', i + 1]));
+  const resource = firstOfList(finding, 'Resources', path, readResource);
 
   const origin = originOf(finding, productFields, generatorId, path);
   const control = controlOf(origin, generatorId, productFields, compliance, compliancePath);

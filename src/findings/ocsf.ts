@@ -3,12 +3,12 @@ import { nameFromId, placeOfId, resourceTypeFor } from './aws-resource.ts';
 import { severityFromLabel, severityFromOcsfId, UNRATED } from './severity.ts';
 import {
   asObject,
+  firstOfList,
   isObject,
   optionalNumber,
   optionalObject,
   optionalString,
   optionalStringList,
-  requiredList,
   requiredObject,
   requiredString,
   ShapeError,
@@ -64,10 +64,7 @@ export function readOcsfFinding(value: unknown, path: Path): NormalizedFinding {
   const accountId = account ? optionalString(account, 'uid', [...cloudPath, 'account']) : undefined;
   const cloudRegion = optionalString(cloud, 'region', cloudPath);
 
-  const resources = requiredList(finding, 'resources', path);
-  const resourcesPath = [...path, 'resources'];
-  const resource = readResource(resources[0], [...resourcesPath, 0]);
-  resources.slice(1).forEach((other, i) => readResource(other, [...resourcesPath, i + 1]));
+  const resource = firstOfList(finding, 'resources', path, readResource);
 
   const place = placeOfId(resource.id);
   return {

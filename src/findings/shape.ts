@@ -115,6 +115,17 @@ export function requiredList(parent: JsonObject, key: string, path: Path): unkno
   return value;
 }
 
+/** Reads every entry of a required list, so that any bad one is refused, and returns the first. */
+export function firstOfList<T>(
+  parent: JsonObject,
+  key: string,
+  path: Path,
+  read: (value: unknown, path: Path) => T,
+): T {
+  const entries = requiredList(parent, key, path).map((entry, i) => read(entry, [...path, key, i]));
+  return entries[0] as T;
+}
+
 export function optionalStringList(parent: JsonObject, key: string, path: Path): string[] {
   const value = parent[key];
   if (value === undefined || value === null) return [];

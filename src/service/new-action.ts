@@ -49,14 +49,3 @@ export function newAction(
     plan: planFor(fix, resource, null, null),
   };
 }
-
-/** The parts of an ARN (`arn:partition:service:region:account:resource`) a resource needs. */
-export function arnParts(arn: string): { region: string; account: string; name: string } {
-  const parts = arn.split(':');
-  if (parts[0] !== 'arn' || parts.length < 6) {
-    return { region: '', account: '', name: arn };
-  }
-  const resource = parts.slice(5).join(':');
-  const name = resource.split('/').pop() ?? resource;
-  return { region: parts[3] ?? '', account: parts[4] ?? '', name };
-}

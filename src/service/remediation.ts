@@ -15,7 +15,7 @@ import type { Catalog } from '../catalog/index.ts';
 import type { ActionQuery, Page, Store } from '../store/store.ts';
 import { importFindings, type ImportResult } from './import.ts';
 import { executeData, type ExecuteOptions, takeSecret } from './secret-delivery.ts';
-import { arnParts, fixFor, newAction } from './new-action.ts';
+import { fixFor, newAction } from './new-action.ts';
 
 /** A finding named by hand: what `POST /actions` and `infraudit remediation suggest` take. */
 export interface SuggestInput {
@@ -95,26 +95,25 @@ export function createRemediationService(opts: RemediationServiceOptions) {
 
     async suggest(input: SuggestInput, actor: string) {
       const fix = fixFor(catalog, input.type);
-      const parsed = arnParts(input.resource.id);
       const resource: ResourceRef = {
         provider: input.resource.provider ?? 'aws',
-        account: input.resource.account ?? parsed.account,
-        region: input.resource.region ?? parsed.region,
+        // Left empty, the account, region and name are read from the ARN.
+        account: input.resource.account ?? '',
+        region: input.resource.region ?? '',
         type: input.resource.type,
         id: input.resource.id,
-        name: input.resource.name ?? parsed.name,
+        name: input.resource.name ?? '',
       };
       const source = {
         kind: input.kind ?? 'recommendation',
         findingId: input.findingId ?? `manual:${fix.type}:${resource.id}`,
-        title: input.title ?? fix.title(resource, {}),
+        title: input.title ?? '',
         origin: input.origin ?? 'manual',
         checkId: input.checkId ?? fix.type,
       };
-      const result = await store.createAction(
-        newAction(fix, resource, source, input.severity ?? 'medium'),
-        { actor, now: clock() },
-      );
+      const planned = newAction(fix, resource, source, input.severity ?? 'medium');
+      if (!source.title) planned.source = { ...planned.source, title: planned.title };
+      const result = await store.createAction(planned, { actor, now: clock() });
       if (result.created) onWork?.();
       return result;
     },

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { openStore } from '../../src/store/connect.ts';
 import type { Store } from '../../src/store/store.ts';
 
@@ -40,6 +41,27 @@ export async function createTestDatabase(engine: Engine): Promise<TestDatabase> 
       if (name) await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
+}
+
+/**
+ * A fresh database of `engine` with its store open, for the tests of the enclosing suite; the
+ * store is closed and the database dropped after them.
+ */
+export function storePerSuite(
+  engine: Engine,
+  use: (store: Store, database: TestDatabase) => void,
+): void {
+  let database: TestDatabase | undefined;
+  let store: Store | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase(engine);
+    store = await database.open();
+    use(store, database);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+  });
 }
 
 async function admin(statement: string) {

@@ -1,3 +1,48 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { AppError } from '../../src/domain/errors.ts';
+import type { NormalizedFinding } from '../../src/domain/finding.ts';
+import { parseFindingsFile } from '../../src/findings/import.ts';
+import { fixTypeFor } from '../../src/findings/mapping.ts';
+import { summarize } from '../../src/findings/summary.ts';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+/** The shared corpus of real public inputs; INFRAUDIT_CORPUS names another copy. */
+export const corpusDir =
+  process.env.INFRAUDIT_CORPUS ?? path.resolve(repoRoot, '../shared/corpus');
+
+export const readCorpus = (file: string) => readFileSync(path.join(corpusDir, file), 'utf8');
+
+/** Fails, saying how to point at the corpus, when its folder is not there. */
+export function expectCorpusPresent(): void {
+  expect(
+    existsSync(corpusDir),
+    `the corpus directory ${corpusDir} is missing; set INFRAUDIT_CORPUS to its path`,
+  ).toBe(true);
+}
+
+/**
+ * Imports a corpus file and checks it against what is expected of it: refused with a matching
+ * message, or imported with this format and these counts, every failed finding either supported
+ * or not. Returns the findings, none for a refused file.
+ */
+export function expectCorpusImport(
+  text: string,
+  expected: { refused: RegExp } | object,
+): NormalizedFinding[] {
+  if ('refused' in expected) {
+    expect(importRefusal(text).message).toMatch(expected.refused as RegExp);
+    return [];
+  }
+  const { format, findings } = parseFindingsFile(text);
+  const counts = summarize(findings, fixTypeFor);
+  expect({ format, ...counts }).toMatchObject(expected);
+  expect(counts.supported + counts.unsupported).toBe(counts.failed);
+  return findings;
+}
+
 /**
  * Prowler JSON-OCSF findings shaped like the files Prowler writes with
  * `--output-formats json-ocsf` (see the corpus under /work/shared/corpus/prowler).
@@ -79,3 +124,15 @@ export function prowlerFile(findings: ProwlerFindingInput[]): string {
 
 export const ENCRYPTION_CHECK = 's3_bucket_default_encryption';
 export const ENCRYPTION_FIX = 's3.enable-default-encryption';
+
+/** The AppError an import refuses a text with; fails the test when the text is accepted. */
+export function importRefusal(text: string): AppError {
+  try {
+    parseFindingsFile(text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('invalid_input');
+    return error as AppError;
+  }
+  throw new Error('the text was imported, but it should have been refused');
+}

@@ -4,7 +4,8 @@ import { type CloudClients, createCloudClients } from '../../src/cloud/clients.t
 import type { PlannedCall, ResourceRef } from '../../src/domain/action.ts';
 import { DEFAULT_FIX_OPTIONS } from '../../src/domain/fix-options.ts';
 import { startSandbox, type Sandbox, type StateDocument } from '../../src/sandbox/index.ts';
-import { silentLog } from './world.ts';
+import { beforeEach } from 'vitest';
+import { perSuite, silentLog } from './world.ts';
 
 export const ACCOUNT = '111122223333';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -117,6 +118,18 @@ export async function startIamWorld(maxAttempts = 4) {
 }
 
 export type IamWorld = Awaited<ReturnType<typeof startIamWorld>>;
+
+/** One IAM world for the tests of the enclosing suite, the faults of the last test cleared. */
+export function iamWorldPerSuite(use: (world: IamWorld) => void): void {
+  let world: IamWorld | undefined;
+  perSuite(startIamWorld, (started) => {
+    world = started;
+    use(started);
+  });
+  beforeEach(() => {
+    world?.sandbox.clearFaults();
+  });
+}
 
 /**
  * A fix context as the engine gives one, with progress and delivered secrets kept in

@@ -8,6 +8,7 @@ import {
   type V1Deployment,
   type V1Namespace,
   type V1Pod,
+  type V1PodTemplateSpec,
 } from '@kubernetes/client-node';
 import { createCatalog } from '../../src/catalog/index.ts';
 import { type CloudClients, createCloudClients } from '../../src/cloud/clients.ts';
@@ -97,4 +98,28 @@ export function deployment(
 
 export async function podsOf(world: KubeWorld, namespace: string, app: string): Promise<V1Pod[]> {
   return (await world.core.listNamespacedPod({ namespace, labelSelector: `app=${app}` })).items;
+}
+
+/** A pod template with one postgres container, labelled app=pg. */
+export function pgTemplate(): V1PodTemplateSpec {
+  return {
+    metadata: { labels: { app: 'pg' } },
+    spec: { containers: [{ name: 'pg', image: 'postgres:16' }] },
+  };
+}
+
+/** Creates the StatefulSet `pg` in `namespace`, running `pgTemplate()`. */
+export async function createPgStatefulSet(apps: AppsV1Api, namespace: string, replicas = 1) {
+  return apps.createNamespacedStatefulSet({
+    namespace,
+    body: {
+      metadata: { name: 'pg' },
+      spec: {
+        replicas,
+        serviceName: 'pg',
+        selector: { matchLabels: { app: 'pg' } },
+        template: pgTemplate(),
+      },
+    },
+  });
 }

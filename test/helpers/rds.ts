@@ -1,5 +1,8 @@
 import {
+  CreateDBClusterCommand,
+  type CreateDBClusterCommandInput,
   CreateDBInstanceCommand,
+  CreateDBInstanceReadReplicaCommand,
   type CreateDBInstanceCommandInput,
   type DBInstance,
   DescribeDBInstancesCommand,
@@ -8,7 +11,7 @@ import {
 import pino from 'pino';
 import type { FixContext, FixInput } from '../../src/catalog/fix.ts';
 import { type CloudClients, createCloudClients } from '../../src/cloud/clients.ts';
-import type { PlannedCall, ResourceRef } from '../../src/domain/action.ts';
+import type { ResourceRef } from '../../src/domain/action.ts';
 import { DEFAULT_FIX_OPTIONS, type FixOptions } from '../../src/domain/fix-options.ts';
 import type { RdsRegionDocument } from '../../src/sandbox/rds/store.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
@@ -110,9 +113,47 @@ export async function createInstance(
   return describe(rds, id);
 }
 
+/** Creates `id` as a read replica of `source`. */
+export function createReadReplica(rds: RDSClient, id: string, source: string) {
+  return rds.send(
+    new CreateDBInstanceReadReplicaCommand({
+      DBInstanceIdentifier: id,
+      SourceDBInstanceIdentifier: source,
+    }),
+  );
+}
+
+/** Creates an Aurora cluster with a throwaway master login. */
+export function createAuroraCluster(
+  rds: RDSClient,
+  id: string,
+  engine: 'aurora-mysql' | 'aurora-postgresql',
+  extra: Partial<CreateDBClusterCommandInput> = {},
+) {
+  return rds.send(
+    new CreateDBClusterCommand({
+      DBClusterIdentifier: id,
+      Engine: engine,
+      MasterUsername: 'app',
+      MasterUserPassword: 'not-a-real-password-4',
+      ...extra,
+    }),
+  );
+}
+
 export async function describe(rds: RDSClient, id: string): Promise<DBInstance> {
   const out = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
   return out.DBInstances?.[0] as DBInstance;
+}
+
+/** The named fields of an instance, as the SDK describes it; absent ones stay as undefined. */
+export async function fieldsOf<K extends keyof DBInstance>(
+  rds: RDSClient,
+  id: string,
+  keys: readonly K[],
+): Promise<Pick<DBInstance, K>> {
+  const db = await describe(rds, id);
+  return Object.fromEntries(keys.map((key) => [key, db[key]])) as Pick<DBInstance, K>;
 }
 
 /** Polls until `check` holds; the sandbox settles statuses on its own clock. */
@@ -154,24 +195,5 @@ export async function setSettings(
   await putRegion(sandbox, { ...current, settings: { ...current.settings, ...settings } }, region);
 }
 
-/** The calls the sandbox applied after `seq`, in the plan's own terms. */
-export function appliedSince(sandbox: Sandbox, seq: number): PlannedCall[] {
-  return sandbox
-    .mutations()
-    .filter((m) => m.seq > seq)
-    .map((m) => ({ service: m.service, operation: m.operation, parameters: m.params }));
-}
 
-export function lastSeq(sandbox: Sandbox): number {
-  return sandbox.mutations().at(-1)?.seq ?? 0;
-}
-
-/** The SDK error a call fails with. */
-export async function failure(call: Promise<unknown>): Promise<Error & Record<string, any>> {
-  try {
-    await call;
-  } catch (err) {
-    return err as Error & Record<string, any>;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
+export { appliedSince, failure, lastSeq } from './world.ts';

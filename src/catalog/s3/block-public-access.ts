@@ -4,7 +4,7 @@ import type { PlannedCall, ResourceRef } from '../../domain/action.ts';
 import type { Fix, FixContext, State } from '../fix.ts';
 import { nullWhenMissing, S3_ERROR } from './aws-errors.ts';
 import { badState, bucketOf, isRecord } from './bucket-state.ts';
-import { runS3Calls, s3Call } from './calls.ts';
+import { plannedS3Calls, s3Call } from './calls.ts';
 
 const TYPE = 's3.block-public-access';
 
@@ -65,9 +65,7 @@ export const blockPublicAccess: Fix = {
     return { bucket: parsed.bucket, publicAccessBlock: { ...ALL_BLOCKED } };
   },
 
-  calls: (resource, state) => plannedCalls(resource, state),
-
-  rollbackCalls: (resource, snapshot) => plannedRollback(resource, snapshot),
+  ...plannedS3Calls(plannedCalls, plannedRollback),
 
   reversibility: () => ({ level: 'full' }),
 
@@ -75,14 +73,6 @@ export const blockPublicAccess: Fix = {
     'Blocking public access breaks anything that relies on public ACLs or bucket policies: ' +
       'static websites, anonymous downloads and public links stop working at once.',
   ],
-
-  async apply(ctx, resource, state) {
-    await runS3Calls(ctx, resource, plannedCalls(resource, state));
-  },
-
-  async restore(ctx, resource, snapshot) {
-    await runS3Calls(ctx, resource, plannedRollback(resource, snapshot));
-  },
 
   isRestored: (live, snapshot) =>
     isDeepStrictEqual(parse(live).publicAccessBlock, parse(snapshot).publicAccessBlock),

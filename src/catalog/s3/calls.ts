@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { PlannedCall, ResourceRef } from '../../domain/action.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { FixContext } from '../fix.ts';
+import type { Fix, FixContext, State } from '../fix.ts';
 
 export function s3Call(operation: string, parameters: Record<string, unknown>): PlannedCall {
   return { service: 's3', operation, parameters };
@@ -33,6 +33,25 @@ export async function runS3Calls(
     ctx.log.debug({ operation: call.operation, bucket: resource.name }, 'calling s3');
     await send(client, call);
   }
+}
+
+type Planner = (resource: ResourceRef, state: State) => PlannedCall[];
+
+/** The members of an S3 fix that plan its calls and make them, both from the same planners. */
+export function plannedS3Calls(
+  planned: Planner,
+  rollback: Planner,
+): Pick<Fix, 'calls' | 'rollbackCalls' | 'apply' | 'restore'> {
+  return {
+    calls: (resource, state) => planned(resource, state),
+    rollbackCalls: (resource, snapshot) => rollback(resource, snapshot),
+    async apply(ctx, resource, state) {
+      await runS3Calls(ctx, resource, planned(resource, state));
+    },
+    async restore(ctx, resource, snapshot) {
+      await runS3Calls(ctx, resource, rollback(resource, snapshot));
+    },
+  };
 }
 
 function send(client: S3Client, call: PlannedCall): Promise<unknown> {

@@ -4,7 +4,7 @@ import type { PlannedCall, ResourceRef, Reversibility } from '../../domain/actio
 import type { Fix, FixContext, State } from '../fix.ts';
 import { nullWhenMissing, S3_ERROR } from './aws-errors.ts';
 import { badState, bucketOf, isRecord, plainJson } from './bucket-state.ts';
-import { runS3Calls, s3Call } from './calls.ts';
+import { plannedS3Calls, s3Call } from './calls.ts';
 
 const TYPE = 's3.enable-default-encryption';
 
@@ -61,11 +61,7 @@ export const enableDefaultEncryption: Fix = {
     return { bucket: parsed.bucket, encryption: { rules: [plainJson(SSE_S3_RULE)] } };
   },
 
-  calls(resource, state): PlannedCall[] {
-    return plannedCalls(resource, state);
-  },
-
-  rollbackCalls: (resource, snapshot) => plannedRollback(resource, snapshot),
+  ...plannedS3Calls(plannedCalls, plannedRollback),
 
   reversibility(state): Reversibility {
     if (parse(state).encryption === null) return { level: 'partial', note: ROLLBACK_NOTE };
@@ -77,14 +73,6 @@ export const enableDefaultEncryption: Fix = {
       'Only objects written after the change are encrypted by default; existing objects keep ' +
         'the encryption they were stored with.',
     ];
-  },
-
-  async apply(ctx, resource, state) {
-    await runS3Calls(ctx, resource, plannedCalls(resource, state));
-  },
-
-  async restore(ctx, resource, snapshot) {
-    await runS3Calls(ctx, resource, plannedRollback(resource, snapshot));
   },
 
   isRestored(live, snapshot) {

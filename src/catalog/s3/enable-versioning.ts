@@ -2,7 +2,7 @@ import { GetBucketVersioningCommand } from '@aws-sdk/client-s3';
 import type { PlannedCall, ResourceRef, Reversibility } from '../../domain/action.ts';
 import type { Fix, FixContext, State } from '../fix.ts';
 import { badState, bucketOf } from './bucket-state.ts';
-import { runS3Calls, s3Call } from './calls.ts';
+import { plannedS3Calls, s3Call } from './calls.ts';
 
 const TYPE = 's3.enable-versioning';
 
@@ -43,9 +43,7 @@ export const enableVersioning: Fix = {
     return { bucket: parsed.bucket, versioning: 'Enabled' };
   },
 
-  calls: (resource, state) => plannedCalls(resource, state),
-
-  rollbackCalls: (resource, snapshot) => plannedRollback(resource, snapshot),
+  ...plannedS3Calls(plannedCalls, plannedRollback),
 
   reversibility(state): Reversibility {
     if (parse(state).versioning === null) return { level: 'partial', note: NEVER_VERSIONED_NOTE };
@@ -56,14 +54,6 @@ export const enableVersioning: Fix = {
     'Every overwrite and delete keeps the previous object version, so storage (and its cost) ' +
       'grows until a lifecycle rule expires noncurrent versions.',
   ],
-
-  async apply(ctx, resource, state) {
-    await runS3Calls(ctx, resource, plannedCalls(resource, state));
-  },
-
-  async restore(ctx, resource, snapshot) {
-    await runS3Calls(ctx, resource, plannedRollback(resource, snapshot));
-  },
 
   isRestored(live, snapshot) {
     const now = parse(live).versioning;

@@ -1,10 +1,9 @@
 import type { ParamReader, QueryParams } from '../query/form.ts';
 import type { XmlValue } from '../query/xml.ts';
-import type { SandboxRequest } from '../types.ts';
 import { ec2Error } from './errors.ts';
 import { instancesById } from './instances-api.ts';
 import type { Instance } from './model.ts';
-import { checkDryRun, type Ec2Deps, record, regionOf } from './request.ts';
+import { checkDryRun, type Ec2Operation, record } from './request.ts';
 
 /** The attributes DescribeInstanceAttribute answers, as EC2 names them. */
 const ATTRIBUTES: Record<string, (i: Instance) => XmlValue> = {
@@ -16,12 +15,7 @@ const ATTRIBUTES: Record<string, (i: Instance) => XmlValue> = {
   instanceType: (i) => ({ instanceType: { value: i.instanceType } }),
 };
 
-export function describeInstanceAttribute(
-  deps: Ec2Deps,
-  p: ParamReader,
-  req: SandboxRequest,
-): XmlValue {
-  const region = regionOf(deps, req);
+export const describeInstanceAttribute: Ec2Operation = (deps, region, p) => {
   const id = p.str('InstanceId');
   if (!id) throw ec2Error.missingParameter('InstanceId');
   const attribute = p.str('Attribute');
@@ -34,19 +28,13 @@ export function describeInstanceAttribute(
   }
   const [instance] = instancesById(region, [id]);
   return { instanceId: id, ...(render(instance as Instance) as object) };
-}
+};
 
 /**
  * Sets one attribute: `DisableApiTermination.Value`, `DisableApiStop.Value`,
  * `InstanceInitiatedShutdownBehavior.Value`, or the older `Attribute` and `Value` pair.
  */
-export function modifyInstanceAttribute(
-  deps: Ec2Deps,
-  p: ParamReader,
-  req: SandboxRequest,
-  raw: QueryParams,
-): XmlValue {
-  const region = regionOf(deps, req);
+export const modifyInstanceAttribute: Ec2Operation = (deps, region, p, raw) => {
   const id = p.str('InstanceId');
   if (!id) throw ec2Error.missingParameter('InstanceId');
   const [instance] = instancesById(region, [id]) as [Instance];
@@ -62,7 +50,7 @@ export function modifyInstanceAttribute(
     ...change.logged,
   });
   return { return: true };
-}
+};
 
 const NESTED = ['DisableApiTermination', 'DisableApiStop', 'InstanceInitiatedShutdownBehavior'];
 

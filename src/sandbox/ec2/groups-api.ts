@@ -1,19 +1,16 @@
-import type { ParamReader, QueryParams } from '../query/form.ts';
-import { list, type XmlValue } from '../query/xml.ts';
-import type { SandboxRequest } from '../types.ts';
+import { list } from '../query/xml.ts';
 import { ec2Error } from './errors.ts';
 import { applyFilters, type FilterFields, paginate, readFilters } from './filters.ts';
 import { newId, type SecurityGroup, VPC_ID } from './model.ts';
 import {
   checkDryRun,
   checkGroupId,
-  type Ec2Deps,
+  type Ec2Operation,
   groupById,
   groupByName,
   record,
-  regionOf,
-  tagSpecsJson,
   tagsFor,
+  tagSpecsJson,
   targetGroup,
 } from './request.ts';
 import { groupArn, groupXml, tagSet } from './xml.ts';
@@ -21,13 +18,7 @@ import { groupArn, groupXml, tagSet } from './xml.ts';
 /** A new group allows all outbound IPv4 traffic, as on AWS. */
 const DEFAULT_EGRESS = { protocol: '-1', fromPort: null, toPort: null } as const;
 
-export function createSecurityGroup(
-  deps: Ec2Deps,
-  p: ParamReader,
-  req: SandboxRequest,
-  raw: QueryParams,
-): XmlValue {
-  const region = regionOf(deps, req);
+export const createSecurityGroup: Ec2Operation = (deps, region, p, raw) => {
   const name = p.str('GroupName');
   if (!name) throw ec2Error.missingParameter('GroupName');
   const description = p.str('GroupDescription');
@@ -74,7 +65,7 @@ export function createSecurityGroup(
     securityGroupArn: groupArn(region, group),
     tagSet: tags.length ? tagSet(tags) : undefined,
   };
-}
+};
 
 const GROUP_FILTERS: FilterFields<SecurityGroup> = {
   'group-id': (g) => [g.id],
@@ -107,13 +98,7 @@ function sources(
     .filter((v): v is string => v !== null);
 }
 
-export function describeSecurityGroups(
-  deps: Ec2Deps,
-  p: ParamReader,
-  req: SandboxRequest,
-  raw: QueryParams,
-): XmlValue {
-  const region = regionOf(deps, req);
+export const describeSecurityGroups: Ec2Operation = (deps, region, p, raw) => {
   const ids = p.strings('GroupId');
   const names = p.strings('GroupName');
   const filters = readFilters(raw);
@@ -136,10 +121,9 @@ export function describeSecurityGroups(
     ),
     nextToken,
   };
-}
+};
 
-export function deleteSecurityGroup(deps: Ec2Deps, p: ParamReader, req: SandboxRequest): XmlValue {
-  const region = regionOf(deps, req);
+export const deleteSecurityGroup: Ec2Operation = (deps, region, p) => {
   const group = targetGroup(p, region);
   if (group.name === 'default') throw ec2Error.cannotDeleteDefault(group.id);
   const usedByInstance = [...region.instances.values()].some(
@@ -156,4 +140,4 @@ export function deleteSecurityGroup(deps: Ec2Deps, p: ParamReader, req: SandboxR
   const named = p.str('GroupId') ? { GroupId: group.id } : { GroupName: group.name };
   record(deps, region, 'DeleteSecurityGroup', group.id, named);
   return { return: true, groupId: group.id };
-}
+};

@@ -1,22 +1,13 @@
 import { createQueryModule, type QueryOperation } from '../query/module.ts';
-import type { ParamReader, QueryParams } from '../query/form.ts';
-import type { XmlValue } from '../query/xml.ts';
-import type { SandboxRequest, ServiceContext, ServiceModule, StateDocument } from '../types.ts';
+import type { ServiceContext, ServiceModule, StateDocument } from '../types.ts';
 import { describeInstanceAttribute, modifyInstanceAttribute } from './attributes-api.ts';
 import { REQUEST_LIMIT_EXCEEDED } from './errors.ts';
 import { createSecurityGroup, deleteSecurityGroup, describeSecurityGroups } from './groups-api.ts';
 import { describeInstances, runInstances, terminateInstances } from './instances-api.ts';
 import { Ec2Store } from './model.ts';
-import type { Ec2Deps } from './request.ts';
+import { type Ec2Deps, type Ec2Operation, regionOf } from './request.ts';
 import { authorize, describeSecurityGroupRules, revoke } from './rules-api.ts';
 import { loadRegions, saveRegions } from './state.ts';
-
-type Ec2Operation = (
-  deps: Ec2Deps,
-  p: ParamReader,
-  req: SandboxRequest,
-  raw: QueryParams,
-) => XmlValue;
 
 const OPERATIONS: Record<string, Ec2Operation> = {
   CreateSecurityGroup: createSecurityGroup,
@@ -43,7 +34,7 @@ export function createEc2Module(ctx: ServiceContext): ServiceModule {
   const deps: Ec2Deps = { store: new Ec2Store(), ctx };
   const operations: Record<string, QueryOperation> = {};
   for (const [name, op] of Object.entries(OPERATIONS)) {
-    operations[name] = (p, req, raw) => op(deps, p, req, raw);
+    operations[name] = (p, req, raw) => op(deps, regionOf(deps, req), p, raw);
   }
   return createQueryModule({
     name: 'ec2',

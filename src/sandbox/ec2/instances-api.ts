@@ -1,18 +1,15 @@
-import type { ParamReader, QueryParams } from '../query/form.ts';
 import { list, type XmlValue } from '../query/xml.ts';
-import type { SandboxRequest } from '../types.ts';
 import { ec2Error } from './errors.ts';
 import { applyFilters, type FilterFields, paginate, readFilters } from './filters.ts';
 import { type Ec2Region, type Instance, INSTANCE_ID, newId } from './model.ts';
 import {
   checkDryRun,
-  type Ec2Deps,
+  type Ec2Operation,
   groupById,
   groupByName,
   record,
-  regionOf,
-  tagSpecsJson,
   tagsFor,
+  tagSpecsJson,
 } from './request.ts';
 import { groupSet, instanceXml, stateXml } from './xml.ts';
 
@@ -21,13 +18,7 @@ const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 /** More than a test or demo needs; keeps a typo from creating thousands. */
 const MAX_PER_CALL = 50;
 
-export function runInstances(
-  deps: Ec2Deps,
-  p: ParamReader,
-  req: SandboxRequest,
-  raw: QueryParams,
-): XmlValue {
-  const region = regionOf(deps, req);
+export const runInstances: Ec2Operation = (deps, region, p, raw) => {
   const token = p.str('ClientToken') ?? null;
   const earlier = token
     ? [...region.instances.values()].filter((i) => i.clientToken === token)
@@ -111,7 +102,7 @@ export function runInstances(
   });
   // RunInstances reports instances as pending; they are running by the next describe.
   return reservationXml(region, created, 'pending');
-}
+};
 
 const optional = (key: string, value: unknown) => (value === undefined ? {} : { [key]: value });
 
@@ -156,13 +147,7 @@ const INSTANCE_FILTERS: FilterFields<Instance> = {
   'reservation-id': (i) => [i.reservationId],
 };
 
-export function describeInstances(
-  deps: Ec2Deps,
-  p: ParamReader,
-  req: SandboxRequest,
-  raw: QueryParams,
-): XmlValue {
-  const region = regionOf(deps, req);
+export const describeInstances: Ec2Operation = (deps, region, p, raw) => {
   const ids = p.strings('InstanceId');
   let instances = ids.length > 0 ? instancesById(region, ids) : [...region.instances.values()];
   instances = applyFilters(instances, readFilters(raw), INSTANCE_FILTERS, (i) => i.tags);
@@ -177,11 +162,10 @@ export function describeInstances(
     ),
     nextToken,
   };
-}
+};
 
 /** Refused whole when any instance named is protected, as EC2 does. */
-export function terminateInstances(deps: Ec2Deps, p: ParamReader, req: SandboxRequest): XmlValue {
-  const region = regionOf(deps, req);
+export const terminateInstances: Ec2Operation = (deps, region, p) => {
   const ids = p.strings('InstanceId');
   if (ids.length === 0) throw ec2Error.missingParameter('InstanceId');
   const instances = instancesById(region, ids);
@@ -199,4 +183,4 @@ export function terminateInstances(deps: Ec2Deps, p: ParamReader, req: SandboxRe
   });
   record(deps, region, 'TerminateInstances', ids.join(','), { InstanceIds: ids });
   return { instancesSet: list('item', changes) };
-}
+};

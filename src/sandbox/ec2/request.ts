@@ -1,4 +1,5 @@
 import type { ParamReader, QueryParams, QueryValue } from '../query/form.ts';
+import type { XmlValue } from '../query/xml.ts';
 import type { SandboxRequest, ServiceContext } from '../types.ts';
 import { ec2Error } from './errors.ts';
 import { type Ec2Region, type Ec2Store, GROUP_ID, type SecurityGroup, type Tag } from './model.ts';
@@ -9,6 +10,14 @@ export interface Ec2Deps {
   store: Ec2Store;
   ctx: ServiceContext;
 }
+
+/** An EC2 operation, given the caller's account in the region the request was signed for. */
+export type Ec2Operation = (
+  deps: Ec2Deps,
+  region: Ec2Region,
+  p: ParamReader,
+  raw: QueryParams,
+) => XmlValue;
 
 /** The caller's account in the region the request was signed for. */
 export function regionOf(deps: Ec2Deps, req: SandboxRequest): Ec2Region {

@@ -1,6 +1,5 @@
 import type { ParamReader, QueryParams } from '../query/form.ts';
-import { list, type XmlValue } from '../query/xml.ts';
-import type { SandboxRequest } from '../types.ts';
+import { list } from '../query/xml.ts';
 import { ec2Error } from './errors.ts';
 import { applyFilters, type FilterFields, paginate, readFilters } from './filters.ts';
 import { type Ec2Region, GROUP_ID, newId, RULE_ID, type SecurityGroup } from './model.ts';
@@ -18,12 +17,11 @@ import {
 import {
   checkDryRun,
   checkGroupId,
-  type Ec2Deps,
+  type Ec2Operation,
   groupById,
   legacyPermission,
   permissionsFromForm,
   record,
-  regionOf,
   targetGroup,
 } from './request.ts';
 import { permissionXml, revokedXml, ruleXml } from './xml.ts';
@@ -90,9 +88,8 @@ function requestParams(p: ParamReader, group: SecurityGroup, perms: IpPermission
   };
 }
 
-export function authorize(direction: Direction) {
-  return (deps: Ec2Deps, p: ParamReader, req: SandboxRequest, raw: QueryParams): XmlValue => {
-    const region = regionOf(deps, req);
+export function authorize(direction: Direction): Ec2Operation {
+  return (deps, region, p, raw) => {
     const group = groupFor(p, region, direction);
     const perms = requested(p, raw);
     if (perms.length === 0) throw ec2Error.missingParameter('IpPermissions');
@@ -129,9 +126,8 @@ export function authorize(direction: Direction) {
  * In the default VPC rules that do not exist come back as unknown and the others are
  * revoked; in any other VPC one unknown rule refuses the whole call.
  */
-export function revoke(direction: Direction) {
-  return (deps: Ec2Deps, p: ParamReader, req: SandboxRequest, raw: QueryParams): XmlValue => {
-    const region = regionOf(deps, req);
+export function revoke(direction: Direction): Ec2Operation {
+  return (deps, region, p, raw) => {
     const group = groupFor(p, region, direction);
     const egress = direction === 'Egress';
     const ruleIds = p.strings('SecurityGroupRuleId');
@@ -193,13 +189,7 @@ const RULE_FILTERS: FilterFields<RuleRow> = {
   'security-group-rule-id': (row) => [row.rule.id],
 };
 
-export function describeSecurityGroupRules(
-  deps: Ec2Deps,
-  p: ParamReader,
-  req: SandboxRequest,
-  raw: QueryParams,
-): XmlValue {
-  const region = regionOf(deps, req);
+export const describeSecurityGroupRules: Ec2Operation = (deps, region, p, raw) => {
   const ids = p.strings('SecurityGroupRuleId');
   const filters = readFilters(raw);
   for (const f of filters) {
@@ -223,7 +213,7 @@ export function describeSecurityGroupRules(
     ),
     nextToken,
   };
-}
+};
 
 function checkGroupIdOnly(id: string): void {
   if (!GROUP_ID.test(id)) throw ec2Error.groupIdMalformed(id);

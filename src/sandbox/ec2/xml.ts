@@ -63,13 +63,10 @@ export function groupXml(region: Ec2Region, g: SecurityGroup): XmlValue {
   };
 }
 
-/** A rule as DescribeSecurityGroupRules and AuthorizeSecurityGroup* report it. */
-export function ruleXml(region: Ec2Region, g: SecurityGroup, r: Rule): XmlValue {
+/** The direction, ports and address source of a rule, in the order EC2 lists them. */
+function ruleTraffic(r: Rule) {
   const s = r.source;
   return {
-    securityGroupRuleId: r.id,
-    groupId: g.id,
-    groupOwnerId: g.ownerId,
     isEgress: r.egress,
     ipProtocol: r.protocol,
     fromPort: r.fromPort ?? -1,
@@ -77,6 +74,17 @@ export function ruleXml(region: Ec2Region, g: SecurityGroup, r: Rule): XmlValue 
     cidrIpv4: s.kind === 'ipv4' ? s.cidr : undefined,
     cidrIpv6: s.kind === 'ipv6' ? s.cidr : undefined,
     prefixListId: s.kind === 'prefixList' ? s.id : undefined,
+  };
+}
+
+/** A rule as DescribeSecurityGroupRules and AuthorizeSecurityGroup* report it. */
+export function ruleXml(region: Ec2Region, g: SecurityGroup, r: Rule): XmlValue {
+  const s = r.source;
+  return {
+    securityGroupRuleId: r.id,
+    groupId: g.id,
+    groupOwnerId: g.ownerId,
+    ...ruleTraffic(r),
     referencedGroupInfo:
       s.kind === 'group'
         ? {
@@ -99,13 +107,7 @@ export function revokedXml(g: SecurityGroup, r: Rule): XmlValue {
   return {
     securityGroupRuleId: r.id,
     groupId: g.id,
-    isEgress: r.egress,
-    ipProtocol: r.protocol,
-    fromPort: r.fromPort ?? -1,
-    toPort: r.toPort ?? -1,
-    cidrIpv4: s.kind === 'ipv4' ? s.cidr : undefined,
-    cidrIpv6: s.kind === 'ipv6' ? s.cidr : undefined,
-    prefixListId: s.kind === 'prefixList' ? s.id : undefined,
+    ...ruleTraffic(r),
     referencedGroupId: s.kind === 'group' ? s.groupId : undefined,
     description: r.description ?? undefined,
   };

@@ -96,6 +96,16 @@ export function kmsKey(call: RdsCall, value: string): string {
   return key;
 }
 
+/** The key a copy or replica is encrypted with: the one asked for, else its source's own. */
+export function keyOrSourceKey(
+  call: RdsCall,
+  asked: unknown,
+  source: AwsRecord,
+): string | undefined {
+  if (typeof asked === 'string') return kmsKey(call, asked);
+  return typeof source.KmsKeyId === 'string' ? source.KmsKeyId : undefined;
+}
+
 export function retentionDays(value: number | undefined, min = 0): number | undefined {
   if (value !== undefined && (value < min || value > 35)) {
     throw invalidValue(

@@ -1,7 +1,7 @@
 import type { XmlValue } from '../query/xml.ts';
 import {
   instanceOf,
-  kmsKey,
+  keyOrSourceKey,
   type RdsCall,
   record,
   requiredIdentifier,
@@ -102,12 +102,7 @@ export function createDBInstanceReadReplica(call: RdsCall): XmlValue {
   }
   const zone = (p.AvailabilityZone as string | undefined) ?? otherZone(`${call.region}a`);
   const encrypted = source.StorageEncrypted === true;
-  const key =
-    typeof p.KmsKeyId === 'string'
-      ? kmsKey(call, p.KmsKeyId)
-      : typeof source.KmsKeyId === 'string'
-        ? source.KmsKeyId
-        : undefined;
+  const key = keyOrSourceKey(call, p.KmsKeyId, source);
   const replica: AwsRecord = {
     ...structuredClone(source),
     DBInstanceIdentifier: id,

@@ -2,7 +2,7 @@ import type { XmlValue } from '../query/xml.ts';
 import { list } from '../query/xml.ts';
 import {
   instanceOf,
-  kmsKey,
+  keyOrSourceKey,
   type RdsCall,
   record,
   requiredIdentifier,
@@ -113,12 +113,7 @@ export function copyDBSnapshot(call: RdsCall): XmlValue {
     throw invalidSnapshotState(`Snapshot ${sourceId} is not in available state.`);
   }
   if (call.rds.snapshots.has(targetId)) throw snapshotExists(targetId);
-  const key =
-    typeof p.KmsKeyId === 'string'
-      ? kmsKey(call, p.KmsKeyId)
-      : typeof source.KmsKeyId === 'string'
-        ? source.KmsKeyId
-        : undefined;
+  const key = keyOrSourceKey(call, p.KmsKeyId, source);
   const copy: AwsRecord = {
     ...structuredClone(source),
     DBSnapshotIdentifier: targetId,
