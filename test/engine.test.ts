@@ -87,6 +87,27 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     expect(action.plan.reversibility.level).toBe('partial');
   });
 
+  it('never reads or changes a resource of another account than its credentials act in', async () => {
+    const name = await bucket();
+    const input = actionFor(world, 's3.enable-default-encryption', name);
+    const elsewhere = { ...input, resource: { ...input.resource, account: '999999999999' } };
+    const { action } = await store.createAction(elsewhere, {
+      actor: 'token:ops',
+      now: new Date(),
+      requireApproval: true,
+    });
+    const plannedAction = await planned(action.id);
+    expect(plannedAction.plan).toMatchObject({ before: null, error: { code: 'wrong_account' } });
+    expect(plannedAction.plan.error?.message).toMatch(/account 999999999999.*account 111122223333/);
+
+    await store.transition(action.id, 'approve', { actor: 'token:admin', now: new Date() });
+    const before = world.sandbox.mutations().length;
+    const failed = await run(action.id);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'wrong_account' }, snapshot: null });
+    expect(world.sandbox.mutations()).toHaveLength(before);
+    expect(await encryptionOf(world, name)).toBeNull();
+  });
+
   it('snapshots, applies, verifies and rolls back to exactly the old state', async () => {
     const name = await bucket();
     const approved = await approvedAction('s3.enable-default-encryption', name);

@@ -1,12 +1,13 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Action } from '../domain/action.ts';
+import type { Action, ActionError } from '../domain/action.ts';
 import type { FixOptions } from '../domain/fix-options.ts';
 import { AppError, conflict } from '../domain/errors.ts';
 import type { Catalog } from '../catalog/index.ts';
 import type { CloudClients } from '../cloud/clients.ts';
 import type { Store } from '../store/store.ts';
+import { createAccountGuard } from './account.ts';
 import { engineError, toActionError } from './cloud-error.ts';
 import { planFor } from './plan.ts';
 import { fixContext, inputOf, contextWithoutLease } from './fix-context.ts';
@@ -50,6 +51,7 @@ export function createEngine(opts: EngineOptions): Engine {
   const clock = opts.clock ?? (() => new Date());
   const owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
+  const guard = createAccountGuard(opts.clients, clock);
   const running = new Set<Promise<void>>();
   const planning = new Set<string>();
   let stopped = true;
@@ -96,9 +98,10 @@ export function createEngine(opts: EngineOptions): Engine {
     }, Math.max(50, Math.floor(leaseMs / 3)));
     try {
       const run = await runContext(action, actionLog);
-      const settled = run
-        ? await work(run, action)
-        : await unsupported(action);
+      const refused = run
+        ? await guard(action.resource)
+        : engineError('unsupported', `no fix of type ${action.type} in this catalog`, clock());
+      const settled = run && !refused ? await work(run, action) : await giveUp(action, refused!);
       const durationMs = Date.now() - started;
       const level = settled.status === 'failed' || settled.error ? 'warn' : 'info';
       actionLog[level]({ status: settled.status, error: settled.error, durationMs }, 'action settled');
@@ -113,8 +116,8 @@ export function createEngine(opts: EngineOptions): Engine {
     }
   }
 
-  async function unsupported(action: Action): Promise<Action> {
-    const error = engineError('unsupported', `no fix of type ${action.type} in this catalog`, clock());
+  /** Ends a claimed action without touching the cloud. */
+  async function giveUp(action: Action, error: ActionError): Promise<Action> {
     const op = action.status === 'rolling_back' ? 'abortRollback' : 'fail';
     return store.transition(action.id, op, { actor: 'system', now: clock(), leaseOwner: owner, patch: { error } });
   }
@@ -155,8 +158,11 @@ export function createEngine(opts: EngineOptions): Engine {
     } else {
       const input = { params: action.params, options };
       const ctx = contextWithoutLease(opts.clients, log, input);
+      const refused = await guard(action.resource);
       try {
-        plan = planFor(fix, action.resource, await fix.read(ctx, action.resource), input);
+        plan = refused
+          ? planFor(fix, action.resource, null, input, refused)
+          : planFor(fix, action.resource, await fix.read(ctx, action.resource), input);
       } catch (error) {
         plan = planFor(fix, action.resource, null, input, toActionError(error, clock()));
       }
