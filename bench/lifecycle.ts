@@ -16,6 +16,20 @@ import { startSandbox } from '../src/sandbox/server.ts';
 import { createRemediationService } from '../src/service/remediation.ts';
 import { openStore } from '../src/store/connect.ts';
 
+/** One failed Prowler JSON-OCSF finding for a bucket without default encryption. */
+function prowlerFinding(bucket: string) {
+  const arn = `arn:aws:s3:::${bucket}`;
+  return {
+    metadata: { event_code: 's3_bucket_default_encryption', product: { name: 'Prowler' } },
+    severity: 'Medium',
+    status_code: 'FAIL',
+    finding_info: { uid: `prowler-aws-s3_bucket_default_encryption-${bucket}`, title: 'No SSE' },
+    resources: [{ uid: arn, name: bucket, region: 'us-east-1', type: 'AwsS3Bucket' }],
+    cloud: { account: { uid: '111122223333' }, provider: 'aws', region: 'us-east-1' },
+    class_uid: 2004,
+  };
+}
+
 /** Runs `task(i)` for i in [0, n) with at most `width` in flight. */
 export async function pool(n: number, width: number, task: (i: number) => Promise<void>) {
   let next = 0;
@@ -30,7 +44,7 @@ const notFound = (error: unknown) => {
 };
 
 /**
- * Full lifecycle of `n` S3 encryption actions (create, live plan, approve, snapshot,
+ * Full lifecycle of `n` S3 encryption findings (import, live plan, approve, snapshot,
  * apply, verify) against the bare SDK making the same four calls per bucket with the
  * same concurrency, in the same run.
  */
@@ -74,20 +88,11 @@ export async function lifecycleBench(n: number, width: number) {
   await engine.start();
   await store.updateSettings({ autoExecute: true }, { actor: 'bench', now: new Date() });
 
+  // The findings file a scanner would write, built before the clock starts.
+  const findings = JSON.stringify(names.map((name) => prowlerFinding(name)));
   started = performance.now();
-  const ids: string[] = [];
-  await pool(n, width, async (i) => {
-    const name = names[i]!;
-    const created = await service.suggest(
-      {
-        type: 's3.enable-default-encryption',
-        resource: { id: `arn:aws:s3:::${name}`, type: 'AwsS3Bucket', region: 'us-east-1', account: '111122223333', name },
-        findingId: `bench-${i}`,
-      },
-      'token:bench',
-    );
-    ids.push(created.action.id);
-  });
+  const imported = await service.importFindings(findings, 'token:bench');
+  const ids = imported.actions.map((a) => a.id);
   const tCreated = performance.now();
   await engine.idle();
   const tPlanned = performance.now();

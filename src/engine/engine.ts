@@ -65,11 +65,14 @@ export function createEngine(opts: EngineOptions): Engine {
   // store is asked for unplanned ones only then, not after every finished action.
   let planCheck = true;
 
+  // A finished task wakes the loop only once a quarter of the slots are free, so one
+  // pass of store queries refills several slots instead of one each.
+  const refillAt = Math.floor(concurrency * 0.75);
   const track = (work: Promise<void>) => {
     running.add(work);
     void work.finally(() => {
       running.delete(work);
-      wakeUp?.();
+      if (running.size <= refillAt) wakeUp?.();
     });
   };
 
