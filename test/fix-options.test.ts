@@ -29,6 +29,7 @@ describe('fix options over the API and CLI', () => {
     [{ rdsBackupRetentionDays: 0 }],
     [{ rdsBackupRetentionDays: 36 }],
     [{ ec2AuthorizedPorts: [70000] }],
+    [{ ec2AuthorizedPorts: [443, 80, 443] }],
     [{ k8sCpuLimit: 'lots' }],
     [{ k8sPodSecurityLevel: 'strict' }],
     [{ k8sPodSecurityVersion: '1.29' }],
@@ -68,6 +69,8 @@ describe('fix options over the API and CLI', () => {
     const bad = await cli(['settings', 'fixes', 'set', '--ec2-authorized-ports', '80,http'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/comma-separated ports/);
+    const gap = await cli(['settings', 'fixes', 'set', '--ec2-authorized-ports', '80,,443'], env);
+    expect(gap.code).toBe(2);
     const empty = await cli(['settings', 'fixes', 'set'], env);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/nothing to change/);

@@ -50,3 +50,15 @@ describe('least-privilege permissions', () => {
     expect(bad.stderr).toMatch(/no fix "s3.nope" in the catalog; known fixes: .*s3.enable-versioning/);
   });
 });
+
+describe('iam-policy for fixes that need no AWS permission', () => {
+  it('says to use --kubernetes instead of printing an empty policy', async () => {
+    const out = await cli(['iam-policy', '--fix', 'k8s.set-resource-limits']);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/need no AWS permissions .* use --kubernetes/);
+    const rbac = await cli(['iam-policy', '--kubernetes', '--fix', 'k8s.set-resource-limits']);
+    expect(rbac.code).toBe(0);
+    expect(JSON.parse(rbac.stdout)).toMatchObject({ kind: 'ClusterRole' });
+    expect(JSON.parse(rbac.stdout).rules.length).toBeGreaterThan(0);
+  });
+});

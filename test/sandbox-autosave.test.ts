@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
@@ -40,6 +40,8 @@ describe('sandbox autosave', () => {
     };
     // Read while the sandbox still runs: the file must not depend on close() or save().
     expect(await saved()).toMatchObject({ versioning: 'Enabled' });
+    // The state may hold keys the fake IAM issued: only its owner may read it.
+    expect(statSync(statePath).mode & 0o777).toBe(0o600);
     s3.destroy();
     await sandbox.close();
   });

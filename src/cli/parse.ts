@@ -25,9 +25,9 @@ export function parsePort(value: string): number {
 
 /** `80,443`: whole numbers from 0 to 65535. */
 export function parsePortList(value: string): number[] {
-  const parts = value.split(',').map((p) => p.trim()).filter(Boolean);
-  const ports = parts.map(Number);
-  if (ports.length === 0 || ports.some((p) => !Number.isInteger(p) || p < 0 || p > 65535)) {
+  const parts = value.split(',').map((p) => p.trim());
+  const ports = parts.map((p) => (/^\d+$/.test(p) ? Number(p) : NaN));
+  if (ports.some((p) => !Number.isInteger(p) || p < 0 || p > 65535)) {
     throw new InvalidArgumentError(`expected comma-separated ports from 0 to 65535, got "${value}".`);
   }
   return ports;

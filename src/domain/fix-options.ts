@@ -44,9 +44,11 @@ type Check = (value: unknown) => string | null;
 
 const CHECKS: Record<keyof FixOptions, Check> = {
   ec2AuthorizedPorts: (v) =>
-    Array.isArray(v) && v.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535)
+    Array.isArray(v) &&
+    v.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535) &&
+    new Set(v).size === v.length
       ? null
-      : 'a list of port numbers from 0 to 65535',
+      : 'a list of distinct port numbers from 0 to 65535',
   rdsApplyImmediately: (v) => (typeof v === 'boolean' ? null : 'true or false'),
   rdsBackupRetentionDays: (v) =>
     Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 35

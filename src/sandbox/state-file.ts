@@ -35,7 +35,8 @@ export async function readStateFile(path: string): Promise<StateDocument | null>
 export async function writeStateFile(path: string, doc: StateDocument): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(doc, null, 2)}\n`, 'utf8');
+  // The state holds the secret keys the fake IAM issued: readable by its owner only.
+  await writeFile(tmp, `${JSON.stringify(doc, null, 2)}\n`, { encoding: 'utf8', mode: 0o600 });
   await rename(tmp, path);
 }
 

@@ -22,6 +22,12 @@ export function registerIamPolicy(program: Command, ctx: CliContext): void {
         }
         return fix;
       });
+      const policy = iamPolicy(fixes);
+      if (!o.kubernetes && policy.Statement.length === 0) {
+        throw new Error(
+          'these fixes need no AWS permissions (they act through Kubernetes); use --kubernetes',
+        );
+      }
       const document = o.kubernetes
         ? {
             apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -29,7 +35,7 @@ export function registerIamPolicy(program: Command, ctx: CliContext): void {
             metadata: { name: 'infraudit-remediation' },
             rules: kubernetesRules(fixes),
           }
-        : iamPolicy(fixes);
+        : policy;
       ctx.io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
     });
 }
