@@ -70,7 +70,9 @@ export async function lifecycleBench(n: number, width: number) {
     const Bucket = names[i]!;
     await s3.send(new GetBucketEncryptionCommand({ Bucket })).catch(notFound);
     await s3.send(new GetBucketEncryptionCommand({ Bucket })).catch(notFound);
-    await s3.send(new PutBucketEncryptionCommand({ Bucket, ServerSideEncryptionConfiguration: encryption }));
+    await s3.send(
+      new PutBucketEncryptionCommand({ Bucket, ServerSideEncryptionConfiguration: encryption }),
+    );
     await s3.send(new GetBucketEncryptionCommand({ Bucket }));
   });
   const bareSeconds = (performance.now() - started) / 1000;
@@ -102,7 +104,9 @@ export async function lifecycleBench(n: number, width: number) {
   const tApproved = performance.now();
   await engine.idle();
   if (process.env.BENCH_PHASES) {
-    process.stderr.write(`phases ms: create ${(tCreated - started).toFixed(0)} plan ${(tPlanned - tCreated).toFixed(0)} approve ${(tApproved - tPlanned).toFixed(0)} execute ${(performance.now() - tApproved).toFixed(0)}\n`);
+    process.stderr.write(
+      `phases ms: create ${(tCreated - started).toFixed(0)} plan ${(tPlanned - tCreated).toFixed(0)} approve ${(tApproved - tPlanned).toFixed(0)} execute ${(performance.now() - tApproved).toFixed(0)}\n`,
+    );
   }
   const productSeconds = (performance.now() - started) / 1000;
 

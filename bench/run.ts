@@ -14,9 +14,13 @@ const ms = (v: number) => `${v.toFixed(2)} ms`;
 
 out(`node ${process.version}`);
 const life = await lifecycleBench(actions, width);
-out(`\nfull lifecycle, ${life.actions} S3 findings on SQLite over the sandbox (concurrency ${width})`);
+out(
+  `\nfull lifecycle, ${life.actions} S3 findings on SQLite over the sandbox (concurrency ${width})`,
+);
 out(`  bare SDK loop (4 calls per bucket): ${life.bareSeconds.toFixed(2)} s`);
-out(`  InfraAudit (import the findings, plan, approve, snapshot, apply, verify): ${life.productSeconds.toFixed(2)} s`);
+out(
+  `  InfraAudit (import the findings, plan, approve, snapshot, apply, verify): ${life.productSeconds.toFixed(2)} s`,
+);
 out(`  throughput: ${life.actionsPerSecond.toFixed(0)} actions/s`);
 out(`  ratio to the bare loop: ${(life.ratio * 100).toFixed(0)}% (goal >= 70%)`);
 

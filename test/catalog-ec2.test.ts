@@ -73,7 +73,6 @@ const instanceRef = (id: string): ResourceRef => ({
   name: id,
 });
 
-
 /** The error a call fails with. */
 const failure = (call: Promise<unknown>) => failureOf<EC2ServiceException & AppError>(call);
 

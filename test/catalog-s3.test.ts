@@ -56,7 +56,6 @@ function bucket(name = BUCKET): ResourceRef {
   };
 }
 
-
 /** The error a call fails with. */
 const failure = (call: Promise<unknown>) => failureOf<S3ServiceException>(call);
 
@@ -329,10 +328,12 @@ describe('s3.enable-default-encryption', () => {
     const none = { bucket: BUCKET, encryption: null };
     const fix = enableDefaultEncryption;
     expect(fix.isRestored(none, none, INPUT)).toBe(true);
-    expect(fix.isRestored({ bucket: BUCKET, encryption: { rules: [SSE_S3_RULE] } }, none, INPUT)).toBe(
-      true,
+    expect(
+      fix.isRestored({ bucket: BUCKET, encryption: { rules: [SSE_S3_RULE] } }, none, INPUT),
+    ).toBe(true);
+    expect(fix.isRestored({ bucket: BUCKET, encryption: { rules: [KMS_RULE] } }, none, INPUT)).toBe(
+      false,
     );
-    expect(fix.isRestored({ bucket: BUCKET, encryption: { rules: [KMS_RULE] } }, none, INPUT)).toBe(false);
     expect(fix.reversibility(none, INPUT)).toMatchObject({
       level: 'partial',
       note: expect.stringContaining('SSE-S3'),
@@ -365,7 +366,10 @@ describe('snapshots', () => {
     const bad = { bucket: BUCKET, versioning: 'On' };
     expect(() => enableVersioning.isCompliant(bad, INPUT)).toThrow(/"versioning".*"On"/);
     expect(() =>
-      blockPublicAccess.isCompliant({ bucket: BUCKET, publicAccessBlock: { BlockPublicAcls: 1 } }, INPUT),
+      blockPublicAccess.isCompliant(
+        { bucket: BUCKET, publicAccessBlock: { BlockPublicAcls: 1 } },
+        INPUT,
+      ),
     ).toThrow(/publicAccessBlock\.BlockPublicAcls/);
   });
 });
@@ -404,8 +408,12 @@ describe('catalog', () => {
     expect(enableDefaultEncryption.title(resource, {})).toBe(
       'Enable default encryption on bucket finance-exports',
     );
-    expect(blockPublicAccess.title(resource, {})).toBe('Block public access on bucket finance-exports');
-    expect(enableVersioning.title(resource, {})).toBe('Enable versioning on bucket finance-exports');
+    expect(blockPublicAccess.title(resource, {})).toBe(
+      'Block public access on bucket finance-exports',
+    );
+    expect(enableVersioning.title(resource, {})).toBe(
+      'Enable versioning on bucket finance-exports',
+    );
   });
 
   it('refuses two fixes with one type', () => {

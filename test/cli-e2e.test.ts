@@ -1,11 +1,7 @@
 import { readFile, rm, stat, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  CreateBucketCommand,
-  GetBucketEncryptionCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetBucketEncryptionCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliProcess } from './helpers/cli.ts';
 import { ENCRYPTION_CHECK, prowlerFile } from './helpers/findings.ts';

@@ -17,7 +17,6 @@ import {
  * the suite, and so does a missing corpus: these are the formats' ground truth.
  */
 
-
 interface Imported {
   format: FindingsFormat;
   total: number;

@@ -103,7 +103,11 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     await store.transition(action.id, 'approve', { actor: 'token:admin', now: new Date() });
     const before = world.sandbox.mutations().length;
     const failed = await run(action.id);
-    expect(failed).toMatchObject({ status: 'failed', error: { code: 'wrong_account' }, snapshot: null });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { code: 'wrong_account' },
+      snapshot: null,
+    });
     expect(world.sandbox.mutations()).toHaveLength(before);
     expect(await encryptionOf(world, name)).toBeNull();
   });
@@ -116,8 +120,9 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     expect(done).toMatchObject({ status: 'completed', attempt: 1, result: { kind: 'applied' } });
     expect(done.snapshot?.state).toEqual({ bucket: name, encryption: null });
     expect(done.rollbackDeadline).not.toBeNull();
-    expect((await encryptionOf(world, name))?.Rules?.[0]?.ApplyServerSideEncryptionByDefault)
-      .toMatchObject({ SSEAlgorithm: 'AES256' });
+    expect(
+      (await encryptionOf(world, name))?.Rules?.[0]?.ApplyServerSideEncryptionByDefault,
+    ).toMatchObject({ SSEAlgorithm: 'AES256' });
     expect(puts(name)).toHaveLength(1);
 
     const back = await run(approved.id, 'rollback');
@@ -176,7 +181,12 @@ describe.each(ENGINES)('engine on %s', (engine) => {
   it('rides out throttling through the SDK retries and applies once', async () => {
     const name = await bucket();
     const approved = await approvedAction('s3.enable-default-encryption', name);
-    world.sandbox.injectFault({ service: 's3', operation: 'PutBucketEncryption', kind: 'throttle', count: 2 });
+    world.sandbox.injectFault({
+      service: 's3',
+      operation: 'PutBucketEncryption',
+      kind: 'throttle',
+      count: 2,
+    });
     const done = await run(approved.id);
     expect(done.status).toBe('completed');
     expect(puts(name)).toHaveLength(1);
@@ -216,8 +226,9 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     await encryptWithKms(world, name);
     const refused = await run(approved.id, 'rollback');
     expect(refused).toMatchObject({ status: 'completed', error: { code: 'resource_changed' } });
-    expect((await encryptionOf(world, name))?.Rules?.[0]?.ApplyServerSideEncryptionByDefault)
-      .toMatchObject({ SSEAlgorithm: 'aws:kms' });
+    expect(
+      (await encryptionOf(world, name))?.Rules?.[0]?.ApplyServerSideEncryptionByDefault,
+    ).toMatchObject({ SSEAlgorithm: 'aws:kms' });
     const event = (await store.events(approved.id)).at(-1)!;
     expect(event.data).toMatchObject({ expected: { encryption: {} }, live: { encryption: {} } });
   });
@@ -237,8 +248,9 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     expect(forced).toMatchObject({ status: 'rolled_back', error: null });
     expect(await encryptionOf(world, name)).toBeNull();
     const events = await store.events(approved.id);
-    expect(events.find((e) => e.type === 'request' && e.data?.request === 'rollback')?.data)
-      .toMatchObject({ force: true });
+    expect(
+      events.find((e) => e.type === 'request' && e.data?.request === 'rollback')?.data,
+    ).toMatchObject({ force: true });
     expect(events.at(-1)).toMatchObject({
       to: 'rolled_back',
       data: { forced: true, overwritten: { encryption: { rules: [{}] } } },
@@ -249,7 +261,12 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     const name = await bucket();
     const approved = await approvedAction('s3.enable-default-encryption', name);
     await run(approved.id);
-    world.sandbox.injectFault({ service: 's3', operation: 'GetBucketEncryption', kind: 'latency', ms: 400 });
+    world.sandbox.injectFault({
+      service: 's3',
+      operation: 'GetBucketEncryption',
+      kind: 'latency',
+      ms: 400,
+    });
     await store.request(approved.id, 'rollback', { actor: 'token:admin', now: new Date() });
     worker.wake();
     let claimed = (await store.getAction(approved.id))!;
@@ -257,8 +274,9 @@ describe.each(ENGINES)('engine on %s', (engine) => {
       await new Promise((r) => setTimeout(r, 10));
       claimed = (await store.getAction(approved.id))!;
     }
-    expect(await store.takeOver(approved.id, claimed.version, 'other-engine', new Date(), 60_000))
-      .toBe(true);
+    expect(
+      await store.takeOver(approved.id, claimed.version, 'other-engine', new Date(), 60_000),
+    ).toBe(true);
     await new Promise((r) => setTimeout(r, 800));
     const deletes = world.sandbox
       .mutations()
@@ -274,11 +292,19 @@ describe.each(ENGINES)('engine on %s', (engine) => {
       const approved = await approvedAction(type, name);
       await worker.stop();
       await store.request(approved.id, 'execute', { actor: 'token:admin', now: new Date() });
-      const claimed = await store.claim('crashed-engine', { now: new Date(), leaseMs: 1, limit: 50 });
+      const claimed = await store.claim('crashed-engine', {
+        now: new Date(),
+        leaseMs: 1,
+        limit: 50,
+      });
       expect(claimed.map((a) => a.id)).toContain(approved.id);
       if (opts.snapshot) {
         const state = await world.catalog.get(type)!.read(directContext(world), approved.resource);
-        await store.saveSnapshot(approved.id, { capturedAt: new Date().toISOString(), state }, 'crashed-engine');
+        await store.saveSnapshot(
+          approved.id,
+          { capturedAt: new Date().toISOString(), state },
+          'crashed-engine',
+        );
       }
       return approved;
     }
@@ -291,11 +317,9 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     it('completes an action whose change landed, without applying it again', async () => {
       const name = await bucket();
       const action = await strand('s3.enable-default-encryption', name, { snapshot: true });
-      await world.catalog.get('s3.enable-default-encryption')!.apply(
-        directContext(world),
-        action.resource,
-        { bucket: name, encryption: null },
-      );
+      await world.catalog
+        .get('s3.enable-default-encryption')!
+        .apply(directContext(world), action.resource, { bucket: name, encryption: null });
       await restart();
       const settled = await waitFor(action.id, SETTLED);
       expect(settled).toMatchObject({ status: 'completed', result: { kind: 'recovered' } });

@@ -212,7 +212,10 @@ describe('Security Hub ASFF', () => {
     const cis = JSON.parse(fixture('asff-envelope.json')).Findings.find(
       (f: { ProductFields?: { RuleId?: string } }) => f.ProductFields?.RuleId === '2.3',
     );
-    const consolidated = { ...cis, Compliance: { ...cis.Compliance, SecurityControlId: 'CloudTrail.6' } };
+    const consolidated = {
+      ...cis,
+      Compliance: { ...cis.Compliance, SecurityControlId: 'CloudTrail.6' },
+    };
     const [withControl] = parseFindingsFile(JSON.stringify([consolidated])).findings;
     expect(withControl?.source.checkId).toBe('CloudTrail.6');
     expect(withControl?.related).toEqual(['CIS 1.2.0 2.3']);

@@ -21,7 +21,11 @@ describe('fix options over the API and CLI', () => {
       body: { ec2AuthorizedPorts: [443], rdsBackupRetentionDays: 14 },
     });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ...DEFAULT_FIX_OPTIONS, ec2AuthorizedPorts: [443], rdsBackupRetentionDays: 14 });
+    expect(res.body).toEqual({
+      ...DEFAULT_FIX_OPTIONS,
+      ec2AuthorizedPorts: [443],
+      rdsBackupRetentionDays: 14,
+    });
     expect(await api.store.getFixOptions()).toEqual(res.body);
   });
 
@@ -54,8 +58,17 @@ describe('fix options over the API and CLI', () => {
   it('is driven from the CLI', async () => {
     const env = { INFRAUDIT_URL: api.url, INFRAUDIT_TOKEN: api.tokens.admin };
     const set = await cli(
-      ['-o', 'json', 'settings', 'fixes', 'set', '--ec2-authorized-ports', '80,443,8443',
-        '--k8s-pod-security-level', 'restricted'],
+      [
+        '-o',
+        'json',
+        'settings',
+        'fixes',
+        'set',
+        '--ec2-authorized-ports',
+        '80,443,8443',
+        '--k8s-pod-security-level',
+        'restricted',
+      ],
       env,
     );
     expect(set.code).toBe(0);

@@ -31,7 +31,10 @@ describe('least-privilege permissions', () => {
   });
 
   it('turns Kubernetes permissions into RBAC rules', () => {
-    const fix = { ...catalog.all()[0]!, permissions: ['patch deployments.apps', 'get pods', 'get deployments.apps'] };
+    const fix = {
+      ...catalog.all()[0]!,
+      permissions: ['patch deployments.apps', 'get pods', 'get deployments.apps'],
+    };
     expect(kubernetesRules([fix])).toEqual([
       { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
       { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] },
@@ -47,7 +50,9 @@ describe('least-privilege permissions', () => {
     ]);
     const bad = await cli(['iam-policy', '--fix', 's3.nope']);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/no fix "s3.nope" in the catalog; known fixes: .*s3.enable-versioning/);
+    expect(bad.stderr).toMatch(
+      /no fix "s3.nope" in the catalog; known fixes: .*s3.enable-versioning/,
+    );
   });
 });
 

@@ -33,12 +33,19 @@ describe('importing Kubernetes findings for a named context', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'infraudit-kctx-')), 'checkout.yaml');
     writeFileSync(file, MANIFEST);
     const env = { INFRAUDIT_URL: api.url, INFRAUDIT_TOKEN: api.tokens.operator };
-    const out = await cli(['-o', 'json', 'findings', 'import', file, '--kube-context', 'prod-eu'], env);
+    const out = await cli(
+      ['-o', 'json', 'findings', 'import', file, '--kube-context', 'prod-eu'],
+      env,
+    );
     expect(out.code).toBe(0);
     const result = JSON.parse(out.stdout);
     expect(result.counts.created).toBeGreaterThan(0);
     const action = (await api.store.getAction(result.actions[0].id))!;
-    expect(action.resource).toMatchObject({ provider: 'kubernetes', account: 'prod-eu', region: 'shop' });
+    expect(action.resource).toMatchObject({
+      provider: 'kubernetes',
+      account: 'prod-eu',
+      region: 'shop',
+    });
     expect(action.resource.id.startsWith('k8s://prod-eu/shop/')).toBe(true);
   });
 

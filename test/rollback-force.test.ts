@@ -13,7 +13,10 @@ describe('forced rollback over the API and CLI', () => {
 
   /** A completed action, its engine part played through the store. */
   async function completed(bucket: string): Promise<string> {
-    const created = await api.call('POST', '/api/v1/actions', { as: 'operator', body: suggestion(bucket) });
+    const created = await api.call('POST', '/api/v1/actions', {
+      as: 'operator',
+      body: suggestion(bucket),
+    });
     const id = created.body.action.id as string;
     await api.call('POST', `/api/v1/actions/${id}/approve`, { body: {} });
     await api.call('POST', `/api/v1/actions/${id}/execute`, { body: {} });
@@ -30,7 +33,9 @@ describe('forced rollback over the API and CLI', () => {
 
   it('needs a comment, and records the force with the request', async () => {
     const id = await completed('forced-over-api');
-    const bare = await api.call('POST', `/api/v1/actions/${id}/rollback`, { body: { force: true } });
+    const bare = await api.call('POST', `/api/v1/actions/${id}/rollback`, {
+      body: { force: true },
+    });
     expect(bare.status).toBe(400);
     expect(bare.body.error.message).toMatch(/give a comment/);
     expect((await api.store.getAction(id))!.requestedOp).toBeNull();
@@ -39,7 +44,10 @@ describe('forced rollback over the API and CLI', () => {
       body: { force: true, comment: 'the manual change was a mistake' },
     });
     expect(forced.status).toBe(202);
-    expect(forced.body.action).toMatchObject({ requestedOp: 'rollback', requestData: { force: true } });
+    expect(forced.body.action).toMatchObject({
+      requestedOp: 'rollback',
+      requestData: { force: true },
+    });
     const request = (await api.store.events(id)).findLast((e) => e.type === 'request');
     expect(request).toMatchObject({ data: { request: 'rollback', force: true } });
   });

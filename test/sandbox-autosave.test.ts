@@ -27,9 +27,8 @@ describe('sandbox autosave', () => {
       for (let i = 0; i < 100; i++) {
         try {
           const doc = JSON.parse(readFileSync(statePath, 'utf8'));
-          const bucket = doc.accounts[doc.defaultAccount].regions['us-east-1']?.s3?.buckets?.[
-            'kept-bucket'
-          ];
+          const bucket =
+            doc.accounts[doc.defaultAccount].regions['us-east-1']?.s3?.buckets?.['kept-bucket'];
           if (bucket?.versioning === 'Enabled') return bucket;
         } catch {
           // not written yet

@@ -40,7 +40,11 @@ describe.each(ENGINES)('store lifecycle on %s', (engine) => {
       },
       completed: async () => {
         const a = await actionIn('executing');
-        return store.transition(a.id, 'complete', { actor: 'system', now: now(), leaseOwner: OWNER });
+        return store.transition(a.id, 'complete', {
+          actor: 'system',
+          now: now(),
+          leaseOwner: OWNER,
+        });
       },
       failed: async () => {
         const a = await actionIn('executing');
@@ -93,7 +97,10 @@ describe.each(ENGINES)('store lifecycle on %s', (engine) => {
     const opts = { actor: 'token:ops', now: now(), requireApproval: true };
     const first = await store.createAction(input, opts);
     const again = await store.createAction(input, opts);
-    const other = await store.createAction({ ...input, source: { ...input.source, findingId: 'x2' } }, opts);
+    const other = await store.createAction(
+      { ...input, source: { ...input.source, findingId: 'x2' } },
+      opts,
+    );
     expect(first.created).toBe(true);
     expect(again).toMatchObject({ created: false, action: { id: first.action.id } });
     expect(other).toMatchObject({ created: false, action: { id: first.action.id } });
@@ -105,7 +112,10 @@ describe.each(ENGINES)('store lifecycle on %s', (engine) => {
   it('creates many actions in one transaction, all or none', async () => {
     const opts = { actor: 'token:ops', now: now(), requireApproval: true };
     const first = newAction({ bucket: `batch-a-${engine}` });
-    const results = await store.createActions([first, newAction({ bucket: `batch-b-${engine}` }), first], opts);
+    const results = await store.createActions(
+      [first, newAction({ bucket: `batch-b-${engine}` }), first],
+      opts,
+    );
     expect(results.map((r) => r.created)).toEqual([true, true, false]);
     expect(results[2]!.action.id).toBe(results[0]!.action.id);
 
@@ -131,31 +141,38 @@ describe.each(ENGINES)('store lifecycle on %s', (engine) => {
     STATUSES.map((status) => [op, status] as const),
   );
 
-  it.each(cases)('%s from %s is allowed exactly when the lifecycle lists it', async (op, status) => {
-    const action = await actionIn(status);
-    const before = await store.events(action.id);
-    const allowed = (TRANSITIONS[op].from as readonly Status[]).includes(status);
-    const attempt = store.transition(action.id, op, {
-      actor: 'token:admin',
-      now: now(),
-      comment: 'reason given',
-      leaseOwner: ['complete', 'fail', 'finishRollback', 'abortRollback'].includes(op)
-        ? OWNER
-        : undefined,
-    });
-    if (allowed) {
-      const moved = await attempt;
-      expect(moved.status).toBe(TRANSITIONS[op].to);
-      const after = await store.events(action.id);
-      expect(after).toHaveLength(before.length + 1);
-      expect(after.at(-1)).toMatchObject({ type: 'transition', from: status, to: TRANSITIONS[op].to });
-    } else {
-      await expect(attempt).rejects.toMatchObject({ code: 'conflict' });
-      const unchanged = await store.getAction(action.id);
-      expect(unchanged).toEqual(action);
-      expect(await store.events(action.id)).toEqual(before);
-    }
-  });
+  it.each(cases)(
+    '%s from %s is allowed exactly when the lifecycle lists it',
+    async (op, status) => {
+      const action = await actionIn(status);
+      const before = await store.events(action.id);
+      const allowed = (TRANSITIONS[op].from as readonly Status[]).includes(status);
+      const attempt = store.transition(action.id, op, {
+        actor: 'token:admin',
+        now: now(),
+        comment: 'reason given',
+        leaseOwner: ['complete', 'fail', 'finishRollback', 'abortRollback'].includes(op)
+          ? OWNER
+          : undefined,
+      });
+      if (allowed) {
+        const moved = await attempt;
+        expect(moved.status).toBe(TRANSITIONS[op].to);
+        const after = await store.events(action.id);
+        expect(after).toHaveLength(before.length + 1);
+        expect(after.at(-1)).toMatchObject({
+          type: 'transition',
+          from: status,
+          to: TRANSITIONS[op].to,
+        });
+      } else {
+        await expect(attempt).rejects.toMatchObject({ code: 'conflict' });
+        const unchanged = await store.getAction(action.id);
+        expect(unchanged).toEqual(action);
+        expect(await store.events(action.id)).toEqual(before);
+      }
+    },
+  );
 
   it('requires a comment to reject, and changes nothing without one', async () => {
     const action = await create();
@@ -254,7 +271,10 @@ describe.each(ENGINES)('store lifecycle on %s', (engine) => {
     );
     expect(after).toMatchObject({ rollbackWindowMinutes: 45, autoExecute: true });
     expect(await store.getSettings()).toEqual(after);
-    await store.updateSettings({ rollbackWindowMinutes: 30, autoExecute: false }, { actor: 'a', now: now() });
+    await store.updateSettings(
+      { rollbackWindowMinutes: 30, autoExecute: false },
+      { actor: 'a', now: now() },
+    );
   });
 
   it('keeps tokens hashed and resolves only the exact token', async () => {

@@ -115,11 +115,7 @@ export function toHttpError(error: unknown, context: ErrorContext = {}): HttpErr
   return reply('internal', 'internal error; the server log has the details');
 }
 
-function reply(
-  code: ApiErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-): HttpError {
+function reply(code: ApiErrorCode, message: string, details?: Record<string, unknown>): HttpError {
   const body: ErrorBody = { error: { code, message } };
   if (details && Object.keys(details).length > 0) body.error.details = details;
   return { status: HTTP_STATUS[code], body };

@@ -175,7 +175,10 @@ export const settingsSchema = {
   },
 } as const;
 
-const k8sQuantity = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$' } as const;
+const k8sQuantity = {
+  type: 'string',
+  pattern: '^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$',
+} as const;
 
 const fixOptionProperties = {
   ec2AuthorizedPorts: {

@@ -28,7 +28,9 @@ export function parsePortList(value: string): number[] {
   const parts = value.split(',').map((p) => p.trim());
   const ports = parts.map((p) => (/^\d+$/.test(p) ? Number(p) : NaN));
   if (ports.some((p) => !Number.isInteger(p) || p < 0 || p > 65535)) {
-    throw new InvalidArgumentError(`expected comma-separated ports from 0 to 65535, got "${value}".`);
+    throw new InvalidArgumentError(
+      `expected comma-separated ports from 0 to 65535, got "${value}".`,
+    );
   }
   return ports;
 }
@@ -49,7 +51,10 @@ export function parseIntInRange(min: number, max: number): (value: string) => nu
 /** Comma-separated values, each one of `allowed`; the value is passed on as given. */
 export function parseListOf(allowed: readonly string[]): (value: string) => string {
   return (value) => {
-    const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+    const items = value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
     const unknown = items.find((item) => !allowed.includes(item));
     if (items.length === 0 || unknown !== undefined) {
       const what = unknown === undefined ? 'no value' : `"${unknown}"`;

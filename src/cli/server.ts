@@ -152,7 +152,10 @@ async function ensureAdminToken(
 ): Promise<{ file: string | undefined; created: boolean }> {
   const file = path.join(dataDir, ADMIN_TOKEN_FILE);
   if ((await store.countTokens()) > 0) {
-    const exists = await readFile(file, 'utf8').then(() => true, () => false);
+    const exists = await readFile(file, 'utf8').then(
+      () => true,
+      () => false,
+    );
     return { file: exists ? file : undefined, created: false };
   }
   const now = new Date();

@@ -62,8 +62,9 @@ export function createCloudClients(config: CloudConfig = {}): CloudClients {
 
   return {
     s3: (region) =>
-      cached(`s3:${region}`, () =>
-        new S3Client({ ...common(region), forcePathStyle: config.s3ForcePathStyle ?? false }),
+      cached(
+        `s3:${region}`,
+        () => new S3Client({ ...common(region), forcePathStyle: config.s3ForcePathStyle ?? false }),
       ),
     ec2: (region) => cached(`ec2:${region}`, () => new EC2Client(common(region))),
     rds: (region) => cached(`rds:${region}`, () => new RDSClient(common(region))),
@@ -77,7 +78,11 @@ export function createCloudClients(config: CloudConfig = {}): CloudClients {
         else kc.loadFromDefault();
         if (context) {
           if (!kc.getContextObject(context)) {
-            const known = kc.getContexts().map((c) => c.name).join(', ') || 'none';
+            const known =
+              kc
+                .getContexts()
+                .map((c) => c.name)
+                .join(', ') || 'none';
             throw new Error(`no kubeconfig context named "${context}"; known contexts: ${known}`);
           }
           kc.setCurrentContext(context);

@@ -69,7 +69,9 @@ const CHECKS: Record<keyof FixOptions, Check> = {
 };
 
 function quantity(v: unknown): string | null {
-  return typeof v === 'string' && QUANTITY.test(v) ? null : 'a Kubernetes quantity such as 250m or 256Mi';
+  return typeof v === 'string' && QUANTITY.test(v)
+    ? null
+    : 'a Kubernetes quantity such as 250m or 256Mi';
 }
 
 /** What is wrong with one option's value, as "must be ..." would end; null when it is fine. */
@@ -86,7 +88,8 @@ export function parseFixOptionsPatch(input: unknown): Partial<FixOptions> {
   const patch: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     const check = CHECKS[key as keyof FixOptions];
-    if (!check) throw invalidInput(`unknown fix option "${key}"; known options are ${keys.join(', ')}`);
+    if (!check)
+      throw invalidInput(`unknown fix option "${key}"; known options are ${keys.join(', ')}`);
     const problem = check(value);
     if (problem) {
       throw invalidInput(`fix option "${key}" must be ${problem}, got ${JSON.stringify(value)}`, {

@@ -92,6 +92,8 @@ export function checkRequest(op: RequestedOp, current: Status, pending: Requeste
     );
   }
   if (pending) {
-    throw conflict(`a ${pending} request for this action is already queued`, { requested: pending });
+    throw conflict(`a ${pending} request for this action is already queued`, {
+      requested: pending,
+    });
   }
 }

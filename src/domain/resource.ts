@@ -1,7 +1,8 @@
 import type { ResourceRef } from './action.ts';
 import { invalidInput } from './errors.ts';
 
-const ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)$/;
+const ARN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const ACCOUNT = /^\d{12}$/;
 /** S3's rules for new bucket names: 3 to 63 lowercase letters, digits, dots and hyphens. */
@@ -14,7 +15,10 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
  */
 const NAMES: Record<string, { service: string; name: (resource: string) => string | null }> = {
   AwsS3Bucket: { service: 's3', name: (r) => (BUCKET.test(r) ? r : null) },
-  AwsEc2SecurityGroup: { service: 'ec2', name: (r) => match(/^security-group\/(sg-[0-9a-f]+)$/, r) },
+  AwsEc2SecurityGroup: {
+    service: 'ec2',
+    name: (r) => match(/^security-group\/(sg-[0-9a-f]+)$/, r),
+  },
   AwsEc2Instance: { service: 'ec2', name: (r) => match(/^instance\/(i-[0-9a-f]+)$/, r) },
   AwsRdsDbInstance: { service: 'rds', name: (r) => match(/^db:([A-Za-z][A-Za-z0-9-]{0,62})$/, r) },
 };

@@ -91,14 +91,21 @@ export function createEngine(opts: EngineOptions): Engine {
 
   /** Runs one claimed or taken-over action under a renewed lease. */
   async function runClaimed(action: Action, work: (run: RunContext, a: Action) => Promise<Action>) {
-    const actionLog = log.child({ actionId: action.id, attempt: action.attempt, type: action.type });
+    const actionLog = log.child({
+      actionId: action.id,
+      attempt: action.attempt,
+      type: action.type,
+    });
     const started = Date.now();
-    const heartbeat = setInterval(() => {
-      store.renewLease(action.id, owner, clock(), leaseMs).then(
-        (held) => held || actionLog.error('lost the lease on a running action'),
-        (error) => actionLog.error({ err: error }, 'could not renew the lease'),
-      );
-    }, Math.max(50, Math.floor(leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        store.renewLease(action.id, owner, clock(), leaseMs).then(
+          (held) => held || actionLog.error('lost the lease on a running action'),
+          (error) => actionLog.error({ err: error }, 'could not renew the lease'),
+        );
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
     try {
       const run = await runContext(action, actionLog);
       const refused = run
@@ -107,7 +114,10 @@ export function createEngine(opts: EngineOptions): Engine {
       const settled = run && !refused ? await work(run, action) : await giveUp(action, refused!);
       const durationMs = Date.now() - started;
       const level = settled.status === 'failed' || settled.error ? 'warn' : 'info';
-      actionLog[level]({ status: settled.status, error: settled.error, durationMs }, 'action settled');
+      actionLog[level](
+        { status: settled.status, error: settled.error, durationMs },
+        'action settled',
+      );
     } catch (error) {
       if (error instanceof AppError && error.code === 'conflict') {
         actionLog.warn({ err: error }, 'another engine took this action over; stopped');
@@ -122,7 +132,12 @@ export function createEngine(opts: EngineOptions): Engine {
   /** Ends a claimed action without touching the cloud. */
   async function giveUp(action: Action, error: ActionError): Promise<Action> {
     const op = action.status === 'rolling_back' ? 'abortRollback' : 'fail';
-    return store.transition(action.id, op, { actor: 'system', now: clock(), leaseOwner: owner, patch: { error } });
+    return store.transition(action.id, op, {
+      actor: 'system',
+      now: clock(),
+      leaseOwner: owner,
+      patch: { error },
+    });
   }
 
   /**
@@ -132,11 +147,18 @@ export function createEngine(opts: EngineOptions): Engine {
   async function runFinalize(action: Action) {
     const fix = catalog.get(action.type);
     if (!fix?.finalize || !action.snapshot) return;
-    if (!(await store.markFinalized(action.id, action.version, {
-      now: clock(),
-      message: 'the rollback window closed; running the final step',
-    }))) return;
-    const actionLog = log.child({ actionId: action.id, attempt: action.attempt, type: action.type });
+    if (
+      !(await store.markFinalized(action.id, action.version, {
+        now: clock(),
+        message: 'the rollback window closed; running the final step',
+      }))
+    )
+      return;
+    const actionLog = log.child({
+      actionId: action.id,
+      attempt: action.attempt,
+      type: action.type,
+    });
     const input = await inputOf(action, () => store.getFixOptions());
     const ctx = contextWithoutLease(opts.clients, actionLog, input);
     let comment: string;
@@ -156,7 +178,11 @@ export function createEngine(opts: EngineOptions): Engine {
     const fix = catalog.get(action.type);
     let plan;
     if (!fix) {
-      const error = engineError('unsupported', `no fix of type ${action.type} in this catalog`, clock());
+      const error = engineError(
+        'unsupported',
+        `no fix of type ${action.type} in this catalog`,
+        clock(),
+      );
       plan = { ...action.plan, error };
     } else {
       const input = { params: action.params, options };
@@ -195,7 +221,10 @@ export function createEngine(opts: EngineOptions): Engine {
     }
     if (concurrency - running.size > 0 && Date.now() - lastFinalize >= finalizeEveryMs) {
       lastFinalize = Date.now();
-      const types = catalog.all().filter((f) => f.finalize).map((f) => f.type);
+      const types = catalog
+        .all()
+        .filter((f) => f.finalize)
+        .map((f) => f.type);
       for (const action of await store.finalizable(types, clock(), concurrency - running.size)) {
         found = true;
         track(runFinalize(action));

@@ -10,7 +10,10 @@ import type { Store } from '../store/store.ts';
  * The input an action runs with: the one its plan was made with, so what ran was
  * approved. Only an action never planned falls back to the options in force now.
  */
-export async function inputOf(action: Action, options: () => Promise<FixOptions>): Promise<FixInput> {
+export async function inputOf(
+  action: Action,
+  options: () => Promise<FixOptions>,
+): Promise<FixInput> {
   return action.plan.input ?? { params: action.params, options: await options() };
 }
 

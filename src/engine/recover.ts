@@ -50,7 +50,11 @@ export async function settle(run: RunContext, action: Action): Promise<Action> {
       });
     } catch (error) {
       const recorded = toActionError(error, clock());
-      return store.transition(action.id, 'fail', { ...base, now: clock(), patch: { error: recorded } });
+      return store.transition(action.id, 'fail', {
+        ...base,
+        now: clock(),
+        patch: { error: recorded },
+      });
     }
   }
 

@@ -173,7 +173,9 @@ export async function rollback(run: RunContext, action: Action): Promise<Action>
 
   const snapshot = action.snapshot;
   if (!snapshot) {
-    return abort(engineError('no_snapshot', 'no snapshot was captured, so nothing to restore', clock()));
+    return abort(
+      engineError('no_snapshot', 'no snapshot was captured, so nothing to restore', clock()),
+    );
   }
   const forced = action.requestData?.force === true;
   try {

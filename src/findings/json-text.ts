@@ -105,9 +105,7 @@ function firstSyntaxError(text: string): FoundError | undefined {
 }
 
 /** Keyed by jsonc-parser's error names: its codes are a const enum, out of reach here. */
-const SYNTAX_PROBLEMS: Readonly<
-  Partial<Record<ReturnType<typeof printParseErrorCode>, string>>
-> = {
+const SYNTAX_PROBLEMS: Readonly<Partial<Record<ReturnType<typeof printParseErrorCode>, string>>> = {
   InvalidSymbol: 'unexpected character',
   InvalidNumberFormat: 'malformed number',
   PropertyNameExpected: 'expected a property name in double quotes',

@@ -108,8 +108,8 @@ const REVOKE_INGRESS = 'ec2.revoke-open-ingress';
 
 /** Security Hub EC2.19's high-risk ports: its restricted-common-ports rule's list. */
 export const EC2_19_PORTS: readonly number[] = Object.freeze([
-  20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432,
-  5500, 5601, 8080, 8088, 8888, 9200, 9300,
+  20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432, 5500,
+  5601, 8080, 8088, 8888, 9200, 9300,
 ]);
 
 /** Prowler's default `ec2_high_risk_ports`, checked by its high-risk-ports check. */

@@ -83,22 +83,14 @@ export function requiredString(parent: JsonObject, key: string, path: Path): str
 }
 
 /** A string that may be absent or null; an empty string reads as absent. */
-export function optionalString(
-  parent: JsonObject,
-  key: string,
-  path: Path,
-): string | undefined {
+export function optionalString(parent: JsonObject, key: string, path: Path): string | undefined {
   const value = parent[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw mismatch([...path, key], 'a string', value);
   return value === '' ? undefined : value;
 }
 
-export function optionalNumber(
-  parent: JsonObject,
-  key: string,
-  path: Path,
-): number | undefined {
+export function optionalNumber(parent: JsonObject, key: string, path: Path): number | undefined {
   const value = parent[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number') throw mismatch([...path, key], 'a number', value);

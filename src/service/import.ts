@@ -84,7 +84,7 @@ function supportedFix(catalog: Catalog, finding: NormalizedFinding): SupportedFi
   const request = fixRequestFor(finding);
   const fix = request ? catalog.get(request.type) : undefined;
   if (!fix || !request) return undefined;
-  const accepts = fix.resourceType === finding.resource.type ||
-    fix.alsoAccepts?.includes(finding.resource.type);
+  const accepts =
+    fix.resourceType === finding.resource.type || fix.alsoAccepts?.includes(finding.resource.type);
   return accepts ? { fix, params: request.params } : undefined;
 }

@@ -260,7 +260,11 @@ export async function saveSnapshot(
       .where('lease_owner', '=', owner)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) {
-      const row = await trx.selectFrom('actions').select('status').where('id', '=', id).executeTakeFirst();
+      const row = await trx
+        .selectFrom('actions')
+        .select('status')
+        .where('id', '=', id)
+        .executeTakeFirst();
       if (!row) throw notFound(`no action with id ${id}`);
       throw conflict(`lost the lease on action ${id} before its snapshot was stored`);
     }

@@ -22,7 +22,10 @@ export const MAX_PAGE = 500;
  * One page of the queue. Keyset pagination on (sort column, id) keeps every page as
  * cheap as the first, however deep the caller goes.
  */
-export async function listActions(db: Kysely<Database>, query: ActionQuery): Promise<Page<ActionSummary>> {
+export async function listActions(
+  db: Kysely<Database>,
+  query: ActionQuery,
+): Promise<Page<ActionSummary>> {
   const sort = query.sort ?? 'created';
   const column = COLUMN[sort];
   const order = query.order ?? 'desc';
@@ -55,7 +58,11 @@ export async function listActions(db: Kysely<Database>, query: ActionQuery): Pro
     q = q.where((eb) => eb(eb.refTuple(column, 'id'), op, eb.tuple(value, id)));
   }
 
-  const rows = await q.orderBy(column, order).orderBy('id', order).limit(limit + 1).execute();
+  const rows = await q
+    .orderBy(column, order)
+    .orderBy('id', order)
+    .limit(limit + 1)
+    .execute();
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   const nextCursor =
@@ -115,10 +122,9 @@ function encodeCursor(key: Buffer, sort: SortField, value: unknown, id: string):
 }
 
 function decodeCursor(key: Buffer, cursor: string, sort: SortField): [string | number, string] {
-  const refused = invalidInput(
-    'cursor is not one this server issued; start again without it',
-    { cursor: cursor.length > 40 ? `${cursor.slice(0, 37)}...` : cursor },
-  );
+  const refused = invalidInput('cursor is not one this server issued; start again without it', {
+    cursor: cursor.length > 40 ? `${cursor.slice(0, 37)}...` : cursor,
+  });
   const [payload = '', signature = '', ...rest] = cursor.split('.');
   const expected = Buffer.from(sign(key, payload));
   const given = Buffer.from(signature);

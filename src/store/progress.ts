@@ -36,7 +36,12 @@ export function saveProgress(
   return leasedUpdate(db, id, owner, { progress: JSON.stringify(progress) }, 'progress');
 }
 
-export function saveSealedSecret(db: Kysely<Database>, id: string, secret: SealedSecret, owner: string) {
+export function saveSealedSecret(
+  db: Kysely<Database>,
+  id: string,
+  secret: SealedSecret,
+  owner: string,
+) {
   return leasedUpdate(db, id, owner, { sealed_secret: JSON.stringify(secret) }, 'sealed secret');
 }
 

@@ -98,8 +98,9 @@ export function toAction(row: ActionRow): Action {
   };
 }
 
-export function toEvent(row: { [K in keyof EventRow]: K extends 'id' ? number : EventRow[K] }):
-AuditEvent {
+export function toEvent(row: {
+  [K in keyof EventRow]: K extends 'id' ? number : EventRow[K];
+}): AuditEvent {
   return {
     id: Number(row.id),
     actionId: row.action_id,

@@ -10,7 +10,10 @@ interface Group<T extends object> {
   defaults: T;
 }
 
-const REMEDIATION: Group<RemediationSettings> = { prefix: 'remediation.', defaults: DEFAULT_SETTINGS };
+const REMEDIATION: Group<RemediationSettings> = {
+  prefix: 'remediation.',
+  defaults: DEFAULT_SETTINGS,
+};
 const FIXES: Group<FixOptions> = { prefix: 'fixes.', defaults: DEFAULT_FIX_OPTIONS };
 
 async function read<T extends object>(
@@ -51,7 +54,9 @@ async function write<T extends object>(
         .insertInto('settings')
         .values(row)
         .onConflict((oc) =>
-          oc.column('key').doUpdateSet({ value: row.value, updated_at: now, updated_by: input.actor }),
+          oc
+            .column('key')
+            .doUpdateSet({ value: row.value, updated_at: now, updated_by: input.actor }),
         )
         .execute();
     }
@@ -73,8 +78,7 @@ async function write<T extends object>(
   });
 }
 
-export const getSettings = (db: Kysely<Database> | Transaction<Database>) =>
-  read(db, REMEDIATION);
+export const getSettings = (db: Kysely<Database> | Transaction<Database>) => read(db, REMEDIATION);
 export const updateSettings = (
   db: Kysely<Database>,
   patch: Partial<RemediationSettings>,

@@ -100,7 +100,8 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
     worker.postMessage('close');
     await exited;
   };
-  store.rawQuery = (sql, params = []) => send({ raw: sql, params } as StoreCall) as Promise<unknown[]>;
+  store.rawQuery = (sql, params = []) =>
+    send({ raw: sql, params } as StoreCall) as Promise<unknown[]>;
   return store;
 }
 

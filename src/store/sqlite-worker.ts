@@ -14,7 +14,9 @@ import type { Store } from './store.ts';
  * main thread goes on serving requests and talking to the cloud. Each store call is one
  * message each way, whatever the number of statements inside it.
  */
-export type StoreCall = { id: number; method: keyof Store; args: unknown[] } | { id: number; raw: string; params: unknown[] };
+export type StoreCall =
+  | { id: number; method: keyof Store; args: unknown[] }
+  | { id: number; raw: string; params: unknown[] };
 
 export type StoreReply =
   | { id: number; result: unknown }

@@ -162,7 +162,13 @@ export interface Store {
   /** Actions left executing or rolling_back whose lease has expired (or all, at start). */
   stranded(now: Date): Promise<Action[]>;
   /** Takes over a stranded action's lease; false when someone else did first. */
-  takeOver(id: string, version: number, owner: string, now: Date, leaseMs: number): Promise<boolean>;
+  takeOver(
+    id: string,
+    version: number,
+    owner: string,
+    now: Date,
+    leaseMs: number,
+  ): Promise<boolean>;
   /** Extends a running action's lease; false when it was lost. */
   renewLease(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean>;
 
@@ -171,11 +177,18 @@ export interface Store {
   /** Keeps a sealed secret for the requester; only while `owner` holds the lease. */
   saveSealedSecret(id: string, secret: SealedSecret, owner: string): Promise<void>;
   /** Hands over and forgets the sealed secret; undefined when none is waiting. */
-  takeSealedSecret(id: string, input: { actor: string; now: Date }): Promise<SealedSecret | undefined>;
+  takeSealedSecret(
+    id: string,
+    input: { actor: string; now: Date },
+  ): Promise<SealedSecret | undefined>;
   /** Completed actions of `types` whose window closed and whose finalize step has not run. */
   finalizable(types: string[], now: Date, limit: number): Promise<Action[]>;
   /** Records the finalize step once; false when another engine did it first. */
-  markFinalized(id: string, version: number, input: { now: Date; message: string }): Promise<boolean>;
+  markFinalized(
+    id: string,
+    version: number,
+    input: { now: Date; message: string },
+  ): Promise<boolean>;
 
   getSettings(): Promise<RemediationSettings>;
   updateSettings(
@@ -184,7 +197,10 @@ export interface Store {
   ): Promise<RemediationSettings>;
 
   getFixOptions(): Promise<FixOptions>;
-  updateFixOptions(patch: Partial<FixOptions>, input: { actor: string; now: Date }): Promise<FixOptions>;
+  updateFixOptions(
+    patch: Partial<FixOptions>,
+    input: { actor: string; now: Date },
+  ): Promise<FixOptions>;
 
   /**
    * Names are unique among all tokens, revoked ones included, because the audit trail

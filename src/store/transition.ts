@@ -154,7 +154,9 @@ export async function request(
       .where('requested_op', 'is', null)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) {
-      throw conflict(`action ${id} changed while ${op} was being requested; reload it and try again`);
+      throw conflict(
+        `action ${id} changed while ${op} was being requested; reload it and try again`,
+      );
     }
     await trx
       .insertInto('events')

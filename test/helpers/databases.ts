@@ -10,7 +10,8 @@ export const ENGINES = ['sqlite', 'postgres'] as const;
 export type Engine = (typeof ENGINES)[number];
 
 /** The PostgreSQL server tests use; CI's machine runs one on the standard port. */
-export const PG_ADMIN_URL = process.env.INFRAUDIT_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_ADMIN_URL =
+  process.env.INFRAUDIT_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface TestDatabase {
   engine: Engine;

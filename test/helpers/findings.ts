@@ -10,8 +10,7 @@ import { summarize } from '../../src/findings/summary.ts';
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
 /** The shared corpus of real public inputs; INFRAUDIT_CORPUS names another copy. */
-export const corpusDir =
-  process.env.INFRAUDIT_CORPUS ?? path.resolve(repoRoot, '../shared/corpus');
+export const corpusDir = process.env.INFRAUDIT_CORPUS ?? path.resolve(repoRoot, '../shared/corpus');
 
 export const readCorpus = (file: string) => readFileSync(path.join(corpusDir, file), 'utf8');
 

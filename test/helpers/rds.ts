@@ -195,5 +195,4 @@ export async function setSettings(
   await putRegion(sandbox, { ...current, settings: { ...current.settings, ...settings } }, region);
 }
 
-
 export { appliedSince, failure, lastSeq } from './world.ts';

@@ -17,7 +17,10 @@ export function registerIamPolicy(program: Command, ctx: CliContext): void {
       const fixes = (o.fix ?? catalog.all().map((f) => f.type)).map((type) => {
         const fix = catalog.get(type);
         if (!fix) {
-          const known = catalog.all().map((f) => f.type).join(', ');
+          const known = catalog
+            .all()
+            .map((f) => f.type)
+            .join(', ');
           throw new Error(`no fix "${type}" in the catalog; known fixes: ${known}`);
         }
         return fix;

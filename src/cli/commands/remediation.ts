@@ -52,11 +52,7 @@ export function registerRemediation(program: Command, ctx: CliContext): void {
     .description('list actions; filters take comma-separated values')
     .option('--status <list>', 'e.g. pending_approval,failed', parseListOf(STATUSES))
     .option('--severity <list>', `any of ${SEVERITIES.join(', ')}`, parseListOf(SEVERITIES))
-    .option(
-      '--source-kind <list>',
-      `any of ${SOURCE_KINDS.join(', ')}`,
-      parseListOf(SOURCE_KINDS),
-    )
+    .option('--source-kind <list>', `any of ${SOURCE_KINDS.join(', ')}`, parseListOf(SOURCE_KINDS))
     .option('--resource-type <list>', 'e.g. AwsS3Bucket')
     .option('--provider <list>', 'e.g. aws')
     .option('--search <text>', 'text in the title, resource id or name')
@@ -115,13 +111,14 @@ export function registerRemediation(program: Command, ctx: CliContext): void {
       const optional = ['kind', 'severity', 'findingId', 'title', 'origin', 'checkId'] as const;
       const body: Record<string, unknown> = { type: o.type, resource };
       for (const key of optional) if (o[key]) body[key] = o[key];
-      const result = await ctx.client(SUGGEST_FLAGS).post<{ action: Action; created: boolean }>(
-        '/actions',
-        body,
-      );
-      ctx.show(result, (r) =>
-        (r.created ? '' : 'already open for this resource; linked to:\n') +
-        formatActionLine(r.action),
+      const result = await ctx
+        .client(SUGGEST_FLAGS)
+        .post<{ action: Action; created: boolean }>('/actions', body);
+      ctx.show(
+        result,
+        (r) =>
+          (r.created ? '' : 'already open for this resource; linked to:\n') +
+          formatActionLine(r.action),
       );
     });
 
@@ -178,12 +175,16 @@ export function registerRemediation(program: Command, ctx: CliContext): void {
 
   executing('execute', 'queue the fix for the engine (admin); a fix making a secret needs --wait');
   executing('retry', 'queue a failed action again (admin); a fix making a secret needs --wait');
-  queued('rollback', 'rollback', 'rolled_back', 'undo a completed fix within the window (admin)')
-    .option(
-      '--force',
-      'restore the snapshot even over a change made after the fix (needs --comment); the ' +
-        'audit trail keeps what was overwritten',
-    );
+  queued(
+    'rollback',
+    'rollback',
+    'rolled_back',
+    'undo a completed fix within the window (admin)',
+  ).option(
+    '--force',
+    'restore the snapshot even over a change made after the fix (needs --comment); the ' +
+      'audit trail keeps what was overwritten',
+  );
 
   remediation
     .command('comment')

@@ -115,6 +115,11 @@ const FIX_FLAGS: FixFlag[] = [
   ['--k8s-memory-request <quantity>', 'k8sMemoryRequest', 'e.g. 128Mi', text],
   ['--k8s-cpu-limit <quantity>', 'k8sCpuLimit', 'e.g. 500m', text],
   ['--k8s-memory-limit <quantity>', 'k8sMemoryLimit', 'e.g. 512Mi', text],
-  ['--k8s-pod-security-level <level>', 'k8sPodSecurityLevel', 'privileged|baseline|restricted', text],
+  [
+    '--k8s-pod-security-level <level>',
+    'k8sPodSecurityLevel',
+    'privileged|baseline|restricted',
+    text,
+  ],
   ['--k8s-pod-security-version <version>', 'k8sPodSecurityVersion', 'latest or v1.N', text],
 ];

@@ -66,7 +66,8 @@ export function reader(params: QueryParams, invalid: (message: string) => Error)
     str,
     required(name) {
       const v = str(name);
-      if (v === undefined || v === '') throw invalid(`The request must contain the parameter ${name}`);
+      if (v === undefined || v === '')
+        throw invalid(`The request must contain the parameter ${name}`);
       return v;
     },
     int(name) {
@@ -78,7 +79,8 @@ export function reader(params: QueryParams, invalid: (message: string) => Error)
     bool(name) {
       const v = str(name);
       if (v === undefined) return undefined;
-      if (v !== 'true' && v !== 'false') throw invalid(`Invalid value '${v}' for ${name}: not a boolean`);
+      if (v !== 'true' && v !== 'false')
+        throw invalid(`Invalid value '${v}' for ${name}: not a boolean`);
       return v === 'true';
     },
     list(name) {

@@ -12,7 +12,11 @@ import { type ParamReader, parseForm, type QueryParams, reader } from './form.ts
 import { toXml, type XmlValue } from './xml.ts';
 
 /** One operation: reads its parameters, changes state, returns the result element's content. */
-export type QueryOperation = (params: ParamReader, req: SandboxRequest, raw: QueryParams) => XmlValue;
+export type QueryOperation = (
+  params: ParamReader,
+  req: SandboxRequest,
+  raw: QueryParams,
+) => XmlValue;
 
 export interface QueryServiceSpec {
   /** The SigV4 service name the SDK signs with: `ec2`, `iam`, `rds`, `sts`. */

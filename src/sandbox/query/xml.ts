@@ -6,17 +6,9 @@ export interface XmlList {
   readonly items: readonly XmlValue[];
 }
 export type XmlValue =
-  | string
-  | number
-  | boolean
-  | null
-  | undefined
-  | Date
-  | XmlList
-  | { [key: string]: XmlValue };
+  string | number | boolean | null | undefined | Date | XmlList | { [key: string]: XmlValue };
 
 export const list = (tag: string, items: readonly XmlValue[]): XmlList => ({ $list: tag, items });
-
 
 /** Writes a value tree as XML elements; null and undefined fields are left out. */
 export function toXml(value: XmlValue): string {

@@ -57,7 +57,11 @@ export async function up(db: Kysely<any>, engine: 'sqlite' | 'postgres'): Promis
     ['actions_requested', ['requested_op', 'requested_at']],
     ['actions_unplanned', ['planned_at', 'created_at']],
   ] as const) {
-    await db.schema.createIndex(name).on('actions').columns([...columns]).execute();
+    await db.schema
+      .createIndex(name)
+      .on('actions')
+      .columns([...columns])
+      .execute();
   }
 
   await db.schema
