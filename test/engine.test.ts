@@ -219,6 +219,24 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     expect(await encryptionOf(world, name)).toBeNull();
   });
 
+  it('finishes a rollback without calls when the old state is already back', async () => {
+    const name = await bucket();
+    const approved = await approvedAction('s3.enable-versioning', name);
+    await run(approved.id);
+    // Someone suspends versioning by hand, which is what the rollback would do.
+    await world.s3.send(
+      new (await import('@aws-sdk/client-s3')).PutBucketVersioningCommand({
+        Bucket: name,
+        VersioningConfiguration: { Status: 'Suspended' },
+      }),
+    );
+    const writes = world.sandbox.mutations().length;
+    const back = await run(approved.id, 'rollback');
+    expect(back).toMatchObject({ status: 'rolled_back', result: { kind: 'rolled_back' } });
+    expect(back.result?.message).toMatch(/already back/);
+    expect(world.sandbox.mutations()).toHaveLength(writes);
+  });
+
   it('does not overwrite a change made after the fix when rolling back', async () => {
     const name = await bucket();
     const approved = await approvedAction('s3.enable-default-encryption', name);

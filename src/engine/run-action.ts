@@ -184,6 +184,23 @@ export async function rollback(run: RunContext, action: Action): Promise<Action>
     const unchanged = fix.isUnchangedSinceFix
       ? fix.isUnchangedSinceFix(live, snapshot.state, input)
       : isDeepStrictEqual(live, expected);
+    if (!unchanged && fix.isRestored(live, snapshot.state, input)) {
+      // Someone already put the old configuration back: nothing to change.
+      return store.transition(action.id, 'finishRollback', {
+        actor: 'system',
+        now: clock(),
+        leaseOwner: owner,
+        patch: {
+          error: null,
+          result: {
+            kind: 'rolled_back',
+            message:
+              'the configuration was already back as it was before the fix; nothing was changed',
+            observed: live,
+          },
+        },
+      });
+    }
     if (!unchanged && !forced) {
       const error = engineError(
         'resource_changed',
