@@ -104,7 +104,7 @@ describe.each(ENGINES)('Kubernetes fixes through the engine on %s', (engine) => 
     expect(await resources(`web-${engine}`)).toEqual({});
   });
 
-  it('stops, and says so, when the Deployment changed after the plan was read', async () => {
+  it('stops, and sends the plan back for review, when the Deployment changed after it was read', async () => {
     const name = `api-${engine}`;
     const approved = await approvedFor(name);
     await world.apps.patchNamespacedDeployment(
@@ -114,8 +114,12 @@ describe.each(ENGINES)('Kubernetes fixes through the engine on %s', (engine) => 
     const patches = () =>
       world.sandbox.mutations().filter((m) => m.resource === `deployments/${name}`).length;
     const before = patches();
-    const failed = await run(approved.id, 'execute');
-    expect(failed.status).toBe('failed');
+    await store.request(approved.id, 'execute', { actor: 'token:admin', now: new Date() });
+    worker.wake();
+    const failed = await waitFor(
+      approved.id,
+      (a) => a.status === 'pending_approval' && !a.requestedOp,
+    );
     expect(failed.error?.code).toBe('resource_changed');
     expect(failed.plan.before?.resourceVersion).not.toBe(approved.plan.before?.resourceVersion);
     expect(patches()).toBe(before);

@@ -152,7 +152,7 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     expect(world.sandbox.mutations()).toHaveLength(before);
   });
 
-  it('refuses to apply over a change made since the plan, then applies on retry', async () => {
+  it('sends a plan the resource outdated back for review, then applies once approved', async () => {
     const name = await bucket();
     const approved = await approvedAction('s3.block-public-access', name);
     await world.s3.send(
@@ -161,12 +161,21 @@ describe.each(ENGINES)('engine on %s', (engine) => {
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: false },
       }),
     );
-    const failed = await run(approved.id);
-    expect(failed).toMatchObject({ status: 'failed', error: { code: 'resource_changed' } });
-    expect(failed.plan.before).toMatchObject({ publicAccessBlock: { BlockPublicAcls: true } });
+    await store.request(approved.id, 'execute', { actor: 'token:admin', now: new Date() });
+    worker.wake();
+    const back = await waitFor(approved.id, ['pending_approval']);
+    expect(back).toMatchObject({ error: { code: 'resource_changed' }, approvedBy: null });
+    expect(back.plan.before).toMatchObject({ publicAccessBlock: { BlockPublicAcls: true } });
+    expect((await store.events(approved.id)).at(-1)).toMatchObject({
+      actor: 'system',
+      from: 'executing',
+      to: 'pending_approval',
+      data: { planned: {}, live: {} },
+    });
 
+    await store.transition(approved.id, 'approve', { actor: 'token:admin', now: new Date() });
     const retried = await run(approved.id);
-    expect(retried).toMatchObject({ status: 'completed', attempt: 2 });
+    expect(retried).toMatchObject({ status: 'completed', attempt: 2, error: null });
   });
 
   it('fails with the cloud error code when the bucket is gone, and retries cleanly', async () => {

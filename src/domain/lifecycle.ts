@@ -22,6 +22,11 @@ export const TRANSITIONS = {
   /** The engine takes an execute request. `suggested` only when approval is off. */
   start: { from: ['approved', 'suggested', 'failed'], to: 'executing', by: 'system' },
   complete: { from: ['executing'], to: 'completed', by: 'system' },
+  /**
+   * The resource changed since the plan was approved: the approval was for a plan that no
+   * longer holds, so the refreshed plan goes back for review instead of running.
+   */
+  returnToReview: { from: ['executing'], to: 'pending_approval', by: 'system' },
   fail: { from: ['executing'], to: 'failed', by: 'system' },
   startRollback: { from: ['completed'], to: 'rolling_back', by: 'system' },
   finishRollback: { from: ['rolling_back'], to: 'rolled_back', by: 'system' },

@@ -103,10 +103,19 @@ export async function execute(run: RunContext, action: Action): Promise<Action> 
     const error = engineError(
       'resource_changed',
       `${resource.name} changed since the plan was made, so the approved change was not ` +
-        'applied; the plan now shows the live configuration: review it and retry',
+        'applied; the plan now shows the live configuration: review it again',
       clock(),
     );
-    return fail(error, replan(live), { planned, live });
+    if (!(await store.getSettings()).requireApproval) {
+      return fail(error, replan(live), { planned, live });
+    }
+    return store.transition(action.id, 'returnToReview', {
+      actor: 'system',
+      now: clock(),
+      leaseOwner: owner,
+      patch: { error, ...replan(live) },
+      data: { error, planned, live },
+    });
   }
 
   // The snapshot write above is conditional on the lease, and nothing but pure checks

@@ -45,6 +45,10 @@ export async function applyTransition(
     set.approved_at = now;
   }
   if (op === 'start') set.attempt = row.attempt + 1;
+  if (op === 'returnToReview') {
+    set.approved_by = null;
+    set.approved_at = null;
+  }
   if (input.openRollbackWindow) {
     const { rollbackWindowMinutes } = await getSettings(trx);
     set.completed_at = now;
