@@ -15,37 +15,6 @@ const percentile = (sorted: number[], p: number) =>
 /** Fills the actions table directly: 100,000 rows through the store would only time inserts. */
 function fill(file: string, n: number) {
   const db = new DatabaseSync(file);
-  const columns = [
-    'id',
-    'type',
-    'title',
-    'resource_provider',
-    'resource_account',
-    'resource_region',
-    'resource_type',
-    'resource_id',
-    'resource_name',
-    'source_kind',
-    'source_finding_id',
-    'source_title',
-    'source_origin',
-    'source_check_id',
-    'severity',
-    'severity_rank',
-    'risk',
-    'status',
-    'open_key',
-    'plan',
-    'planned_at',
-    'attempt',
-    'created_by',
-    'created_at',
-    'updated_at',
-    'version',
-  ];
-  const insert = db.prepare(
-    `INSERT INTO actions (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
-  );
   const plan = JSON.stringify({
     before: { encryption: null },
     after: { encryption: { rules: [{ SSEAlgorithm: 'AES256' }] } },
@@ -57,41 +26,45 @@ function fill(file: string, n: number) {
     error: null,
   });
   const start = Date.parse('2026-01-01T00:00:00Z');
-  db.exec('BEGIN');
-  for (let i = 0; i < n; i++) {
+  const row = (i: number) => {
     const severity = SEVERITIES[i % SEVERITIES.length]!;
-    const status = STATUSES[(i * 7) % STATUSES.length]!;
     const bucket = `queue-bucket-${i}`;
     const at = new Date(start + i * 60_000).toISOString();
-    insert.run(
-      randomUUID(),
-      's3.enable-default-encryption',
-      `Enable default encryption on bucket ${bucket}`,
-      'aws',
-      '111122223333',
-      'us-east-1',
-      'AwsS3Bucket',
-      `arn:aws:s3:::${bucket}`,
-      bucket,
-      'vulnerability',
-      `f-${i}`,
-      'S3 bucket without default encryption',
-      'prowler',
-      's3_bucket_default_encryption',
+    return {
+      id: randomUUID(),
+      type: 's3.enable-default-encryption',
+      title: `Enable default encryption on bucket ${bucket}`,
+      resource_provider: 'aws',
+      resource_account: '111122223333',
+      resource_region: 'us-east-1',
+      resource_type: 'AwsS3Bucket',
+      resource_id: `arn:aws:s3:::${bucket}`,
+      resource_name: bucket,
+      source_kind: 'vulnerability',
+      source_finding_id: `f-${i}`,
+      source_title: 'S3 bucket without default encryption',
+      source_origin: 'prowler',
+      source_check_id: 's3_bucket_default_encryption',
       severity,
-      SEVERITIES.indexOf(severity),
-      'low',
-      status,
-      null,
+      severity_rank: SEVERITIES.indexOf(severity),
+      risk: 'low',
+      status: STATUSES[(i * 7) % STATUSES.length]!,
+      open_key: null,
       plan,
-      at,
-      0,
-      'bench',
-      at,
-      at,
-      1,
-    );
-  }
+      planned_at: at,
+      attempt: 0,
+      created_by: 'bench',
+      created_at: at,
+      updated_at: at,
+      version: 1,
+    };
+  };
+  const columns = Object.keys(row(0));
+  const insert = db.prepare(
+    `INSERT INTO actions (${columns.join(', ')}) VALUES (${columns.map((c) => `:${c}`).join(', ')})`,
+  );
+  db.exec('BEGIN');
+  for (let i = 0; i < n; i++) insert.run(row(i));
   db.exec('COMMIT');
   db.exec('ANALYZE');
   return db;
@@ -117,7 +90,8 @@ export async function queueBench(n: number, rounds: number) {
   // The same statement the store's first page runs, through the same worker and driver.
   const bareSql =
     `SELECT ${SUMMARY_COLUMNS.join(', ')} FROM actions WHERE status IN (?, ?) ` +
-    'AND severity IN (?, ?) AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT 51';
+    'AND severity IN (?, ?) AND (created_at, id) < (?, ?) ' +
+    'ORDER BY created_at DESC, id DESC LIMIT 51';
   const storeTimes: number[] = [];
   const bareTimes: number[] = [];
   let rows = 0;

@@ -19,7 +19,8 @@ out(
 );
 out(`  bare SDK loop (4 calls per bucket): ${life.bareSeconds.toFixed(2)} s`);
 out(
-  `  InfraAudit (import the findings, plan, approve, snapshot, apply, verify): ${life.productSeconds.toFixed(2)} s`,
+  '  InfraAudit (import the findings, plan, approve, snapshot, apply, verify): ' +
+    `${life.productSeconds.toFixed(2)} s`,
 );
 out(`  throughput: ${life.actionsPerSecond.toFixed(0)} actions/s`);
 out(`  ratio to the bare loop: ${(life.ratio * 100).toFixed(0)}% (goal >= 70%)`);

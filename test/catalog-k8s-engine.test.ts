@@ -104,7 +104,7 @@ describe.each(ENGINES)('Kubernetes fixes through the engine on %s', (engine) => 
     expect(await resources(`web-${engine}`)).toEqual({});
   });
 
-  it('stops, and sends the plan back for review, when the Deployment changed after it was read', async () => {
+  it('sends the plan back for review when the Deployment changed after it was read', async () => {
     const name = `api-${engine}`;
     const approved = await approvedFor(name);
     await world.apps.patchNamespacedDeployment(

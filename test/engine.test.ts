@@ -87,7 +87,7 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     expect(action.plan.reversibility.level).toBe('partial');
   });
 
-  it('never reads or changes a resource of another account than its credentials act in', async () => {
+  it('never touches a resource of an account its credentials do not act in', async () => {
     const name = await bucket();
     const input = actionFor(world, 's3.enable-default-encryption', name);
     const elsewhere = { ...input, resource: { ...input.resource, account: '999999999999' } };
@@ -201,7 +201,7 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     expect(puts(name)).toHaveLength(1);
   });
 
-  it('keeps the first snapshot when an answer is lost, and finishes on retry without reapplying', async () => {
+  it('keeps the first snapshot after a lost answer; the retry does not reapply', async () => {
     const name = await bucket();
     const approved = await approvedAction('s3.enable-default-encryption', name);
     // Every answer to the change is lost, more times than the SDK retries.

@@ -25,12 +25,17 @@ export function iamPolicy(fixes: readonly Fix[]): IamPolicy {
   return {
     Version: '2012-10-17',
     Statement: services.map((service) => ({
-      Sid: `InfraAudit${service.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase())}`,
+      Sid: `InfraAudit${pascal(service)}`,
       Effect: 'Allow',
       Action: [...byService.get(service)!].sort(),
       Resource: '*',
     })),
   };
+}
+
+/** `s3` -> `S3`, `resource-groups` -> `ResourceGroups`: IAM statement ids are alphanumeric. */
+function pascal(service: string): string {
+  return service.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
 }
 
 export interface RbacRule {

@@ -46,7 +46,10 @@ export function fixContext(opts: {
   };
 }
 
-/** A context outside any lease (planning, the final step): it may not record progress or secrets. */
+/**
+ * A context outside any lease (planning, the final step): it may not record progress
+ * or secrets.
+ */
 export function contextWithoutLease(
   clients: CloudClients,
   log: Logger,

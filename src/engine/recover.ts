@@ -15,7 +15,8 @@ export async function settle(run: RunContext, action: Action): Promise<Action> {
     if (!action.snapshot) {
       const error = engineError(
         'interrupted',
-        'the engine stopped before the snapshot was stored, so nothing was changed; retry to run it',
+        'the engine stopped before the snapshot was stored, so nothing was changed; ' +
+          'retry to run it',
         clock(),
       );
       return store.transition(action.id, 'fail', { ...base, now: clock(), patch: { error } });
