@@ -60,9 +60,8 @@ function fill(file: string, n: number) {
     };
   };
   const columns = Object.keys(row(0));
-  const insert = db.prepare(
-    `INSERT INTO actions (${columns.join(', ')}) VALUES (${columns.map((c) => `:${c}`).join(', ')})`,
-  );
+  const placeholders = columns.map((c) => `:${c}`).join(', ');
+  const insert = db.prepare(`INSERT INTO actions (${columns.join(', ')}) VALUES (${placeholders})`);
   db.exec('BEGIN');
   for (let i = 0; i < n; i++) insert.run(row(i));
   db.exec('COMMIT');
