@@ -3,6 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { AuditEvent, Plan, Snapshot } from '../domain/action.ts';
 import { conflict, notFound } from '../domain/errors.ts';
 import { severityRank, STATUSES, type Status } from '../domain/status.ts';
+import { appendEvent } from './events.ts';
 import { dataText, toAction, toEvent } from './rows.ts';
 import type { ActionRow, Database } from './schema.ts';
 import type { CreateResult, NewAction } from './store.ts';
@@ -115,19 +116,16 @@ async function createInTransaction(
     finalized_at: null,
   };
   await trx.insertInto('actions').values(row).execute();
-  await trx
-    .insertInto('events')
-    .values({
-      action_id: row.id,
-      at: now,
-      actor: opts.actor,
-      type: 'transition',
-      from_status: null,
-      to_status: 'suggested',
-      comment: null,
-      data: dataText({ finding: input.source }),
-    })
-    .execute();
+  await appendEvent(trx, {
+    action_id: row.id,
+    at: now,
+    actor: opts.actor,
+    type: 'transition',
+    from_status: null,
+    to_status: 'suggested',
+    comment: null,
+    data: dataText({ finding: input.source }),
+  });
   await link(trx, row.id, input, now, null);
   const requireApproval = opts.requireApproval ?? (await getSettings(trx)).requireApproval;
   if (requireApproval) {
@@ -155,19 +153,16 @@ async function link(
     .onConflict((oc) => oc.doNothing())
     .executeTakeFirst();
   if (auditActor && Number(result.numInsertedOrUpdatedRows ?? 0n) > 0) {
-    await trx
-      .insertInto('events')
-      .values({
-        action_id: actionId,
-        at: now,
-        actor: auditActor,
-        type: 'note',
-        from_status: null,
-        to_status: null,
-        comment: `finding ${input.source.findingId} from ${input.source.origin} linked`,
-        data: dataText({ finding: input.source }),
-      })
-      .execute();
+    await appendEvent(trx, {
+      action_id: actionId,
+      at: now,
+      actor: auditActor,
+      type: 'note',
+      from_status: null,
+      to_status: null,
+      comment: `finding ${input.source.findingId} from ${input.source.origin} linked`,
+      data: dataText({ finding: input.source }),
+    });
   }
 }
 
@@ -209,20 +204,16 @@ export async function comment(
 ): Promise<AuditEvent> {
   return db.transaction().execute(async (trx) => {
     const row = await lockedRow(trx, id);
-    const inserted = await trx
-      .insertInto('events')
-      .values({
-        action_id: id,
-        at: input.now.toISOString(),
-        actor: input.actor,
-        type: 'comment',
-        from_status: row.status,
-        to_status: null,
-        comment: input.text,
-        data: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const inserted = await appendEvent(trx, {
+      action_id: id,
+      at: input.now.toISOString(),
+      actor: input.actor,
+      type: 'comment',
+      from_status: row.status,
+      to_status: null,
+      comment: input.text,
+      data: null,
+    });
     return toEvent(inserted);
   });
 }
@@ -268,18 +259,15 @@ export async function saveSnapshot(
       if (!row) throw notFound(`no action with id ${id}`);
       throw conflict(`lost the lease on action ${id} before its snapshot was stored`);
     }
-    await trx
-      .insertInto('events')
-      .values({
-        action_id: id,
-        at: snapshot.capturedAt,
-        actor: 'system',
-        type: 'note',
-        from_status: 'executing',
-        to_status: null,
-        comment: 'snapshot of the live configuration captured',
-        data: null,
-      })
-      .execute();
+    await appendEvent(trx, {
+      action_id: id,
+      at: snapshot.capturedAt,
+      actor: 'system',
+      type: 'note',
+      from_status: 'executing',
+      to_status: null,
+      comment: 'snapshot of the live configuration captured',
+      data: null,
+    });
   });
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Action, RequestedOp } from '../domain/action.ts';
 import { AppError } from '../domain/errors.ts';
 import { CLAIMS, REQUESTS } from '../domain/lifecycle.ts';
+import { appendEvent } from './events.ts';
 import { dataText, toAction } from './rows.ts';
 import type { Database } from './schema.ts';
 import { applyTransition, lockedRow } from './transition.ts';
@@ -99,19 +100,16 @@ export async function takeOver(
       .where('status', 'in', ['executing', 'rolling_back'])
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) return false;
-    await trx
-      .insertInto('events')
-      .values({
-        action_id: id,
-        at: now.toISOString(),
-        actor: 'system',
-        type: 'note',
-        from_status: null,
-        to_status: null,
-        comment: 'the engine running this action stopped; settling it from the live state',
-        data: dataText({ engine: owner }),
-      })
-      .execute();
+    await appendEvent(trx, {
+      action_id: id,
+      at: now.toISOString(),
+      actor: 'system',
+      type: 'note',
+      from_status: null,
+      to_status: null,
+      comment: 'the engine running this action stopped; settling it from the live state',
+      data: dataText({ engine: owner }),
+    });
     return true;
   });
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { appendEvent } from './events.ts';
 import { dataText, toAction } from './rows.ts';
 import type { Database } from './schema.ts';
 
@@ -38,19 +39,16 @@ export async function markFinalized(
       .where('finalized_at', 'is', null)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) return false;
-    await trx
-      .insertInto('events')
-      .values({
-        action_id: id,
-        at: input.now.toISOString(),
-        actor: 'system',
-        type: 'finalize',
-        from_status: 'completed',
-        to_status: null,
-        comment: input.message,
-        data: dataText(null),
-      })
-      .execute();
+    await appendEvent(trx, {
+      action_id: id,
+      at: input.now.toISOString(),
+      actor: 'system',
+      type: 'finalize',
+      from_status: 'completed',
+      to_status: null,
+      comment: input.message,
+      data: dataText(null),
+    });
     return true;
   });
 }

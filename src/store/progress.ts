@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { SealedSecret } from '../domain/action.ts';
 import { conflict } from '../domain/errors.ts';
+import { appendEvent } from './events.ts';
 import { dataText } from './rows.ts';
 import type { Database } from './schema.ts';
 
@@ -66,19 +67,16 @@ export async function takeSealedSecret(
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) return undefined;
     const secret = JSON.parse(row.sealed_secret) as SealedSecret;
-    await trx
-      .insertInto('events')
-      .values({
-        action_id: id,
-        at: input.now.toISOString(),
-        actor: input.actor,
-        type: 'note',
-        from_status: row.status,
-        to_status: null,
-        comment: `the sealed secret "${secret.name}" was handed over and removed from the server`,
-        data: dataText({ secret: secret.name }),
-      })
-      .execute();
+    await appendEvent(trx, {
+      action_id: id,
+      at: input.now.toISOString(),
+      actor: input.actor,
+      type: 'note',
+      from_status: row.status,
+      to_status: null,
+      comment: `the sealed secret "${secret.name}" was handed over and removed from the server`,
+      data: dataText({ secret: secret.name }),
+    });
     return secret;
   });
 }

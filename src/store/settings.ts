@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { DEFAULT_FIX_OPTIONS, type FixOptions } from '../domain/fix-options.ts';
 import { DEFAULT_SETTINGS, type RemediationSettings } from '../domain/settings.ts';
+import { appendEvent } from './events.ts';
 import { dataText } from './rows.ts';
 import type { Database } from './schema.ts';
 
@@ -61,19 +62,16 @@ async function write<T extends object>(
         .execute();
     }
     const after = { ...before, ...patch };
-    await trx
-      .insertInto('events')
-      .values({
-        action_id: null,
-        at: now,
-        actor: input.actor,
-        type: 'settings',
-        from_status: null,
-        to_status: null,
-        comment: group.prefix.slice(0, -1),
-        data: dataText({ before, after }),
-      })
-      .execute();
+    await appendEvent(trx, {
+      action_id: null,
+      at: now,
+      actor: input.actor,
+      type: 'settings',
+      from_status: null,
+      to_status: null,
+      comment: group.prefix.slice(0, -1),
+      data: dataText({ before, after }),
+    });
     return after;
   });
 }

@@ -1,8 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { conflict, notFound } from '../domain/errors.ts';
 import type { Role } from '../domain/status.ts';
 import { isUniqueViolation } from './actions.ts';
+import { appendEvent } from './events.ts';
 import { dataText } from './rows.ts';
 import type { Database, TokenRow } from './schema.ts';
 import type { ApiToken, TokenInfo } from './store.ts';
@@ -160,23 +161,20 @@ export async function revokeToken(
 
 /** Token changes are audited like settings changes: an event that belongs to no action. */
 async function audit(
-  trx: Kysely<Database>,
+  trx: Transaction<Database>,
   row: TokenRow,
   what: string,
   actor: string,
   now: Date,
 ): Promise<void> {
-  await trx
-    .insertInto('events')
-    .values({
-      action_id: null,
-      at: now.toISOString(),
-      actor,
-      type: 'token',
-      from_status: null,
-      to_status: null,
-      comment: what,
-      data: dataText({ tokenId: row.id, name: row.name, role: row.role }),
-    })
-    .execute();
+  await appendEvent(trx, {
+    action_id: null,
+    at: now.toISOString(),
+    actor,
+    type: 'token',
+    from_status: null,
+    to_status: null,
+    comment: what,
+    data: dataText({ tokenId: row.id, name: row.name, role: row.role }),
+  });
 }

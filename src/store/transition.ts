@@ -10,6 +10,7 @@ import {
 } from '../domain/lifecycle.ts';
 import { rollbackDeadline } from '../domain/settings.ts';
 import { OPEN_STATUSES, type Status } from '../domain/status.ts';
+import { appendEvent } from './events.ts';
 import { dataText, patchColumns, toAction } from './rows.ts';
 import type { ActionRow, Database } from './schema.ts';
 import { getSettings } from './settings.ts';
@@ -96,19 +97,16 @@ export async function applyTransition(
     );
   }
 
-  await trx
-    .insertInto('events')
-    .values({
-      action_id: row.id,
-      at: now,
-      actor: input.actor,
-      type: 'transition',
-      from_status: from,
-      to_status: to,
-      comment: input.comment ?? null,
-      data: dataText(input.data ?? (then ? { queued: then } : null)),
-    })
-    .execute();
+  await appendEvent(trx, {
+    action_id: row.id,
+    at: now,
+    actor: input.actor,
+    type: 'transition',
+    from_status: from,
+    to_status: to,
+    comment: input.comment ?? null,
+    data: dataText(input.data ?? (then ? { queued: then } : null)),
+  });
   return { ...row, ...set } as ActionRow;
 }
 
@@ -162,19 +160,16 @@ export async function request(
         `action ${id} changed while ${op} was being requested; reload it and try again`,
       );
     }
-    await trx
-      .insertInto('events')
-      .values({
-        action_id: id,
-        at: now,
-        actor: input.actor,
-        type: 'request',
-        from_status: current.status,
-        to_status: null,
-        comment: input.comment ?? null,
-        data: dataText({ request: op, ...(input.data?.force ? { force: true } : {}) }),
-      })
-      .execute();
+    await appendEvent(trx, {
+      action_id: id,
+      at: now,
+      actor: input.actor,
+      type: 'request',
+      from_status: current.status,
+      to_status: null,
+      comment: input.comment ?? null,
+      data: dataText({ request: op, ...(input.data?.force ? { force: true } : {}) }),
+    });
     return { ...current, ...set };
   });
   return toAction(row);
