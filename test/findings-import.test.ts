@@ -435,7 +435,7 @@ describe('summarize', () => {
   });
 });
 
-describe('large files', () => {
+describe('large files', { timeout: 60_000 }, () => {
   const template = JSON.parse(fixture('ocsf-mixed.json'))[0];
   const many = (count: number) =>
     Array.from({ length: count }, (_, i) => ({

@@ -14,6 +14,7 @@ import {
 import { DEFAULT_CONTEXT } from './k8s/resource.ts';
 import { looksLikeYaml } from './k8s/yaml-text.ts';
 import { formatPath, isObject, ShapeError, type Path } from './shape.ts';
+import { describeTextProblem, findUnstorableText } from '../domain/text.ts';
 
 /** The AWS formats, read one finding at a time (see `FindingsLayout`). */
 export type LayoutFormat = 'prowler-ocsf' | 'asff';
@@ -76,6 +77,7 @@ export function parseFindingsFile(text: string, options: ImportOptions = {}): Pa
   const document = parseJsonText(source);
   const kubernetes = detectKubernetes(document);
   if (kubernetes && isObject(document)) {
+    refuseUnstorableText(document, [], undefined, '; nothing was imported');
     try {
       return { format: kubernetes, findings: readKubernetesDocument(kubernetes, document, kube) };
     } catch (error) {
@@ -86,12 +88,37 @@ export function parseFindingsFile(text: string, options: ImportOptions = {}): Pa
   const layout = detectLayout(document);
   const read = READERS[layout.format];
   try {
-    const findings = layout.items.map((item, i) => read(item, [...layout.base, i]));
+    const findings = layout.items.map((item, i) => {
+      refuseUnstorableText(item, [...layout.base, i], i, '; nothing was imported');
+      return read(item, [...layout.base, i]);
+    });
     return { format: layout.format, findings };
   } catch (error) {
     if (error instanceof ShapeError) throw shapeError(source, layout.format, error);
     throw error;
   }
+}
+
+/**
+ * Refuses a finding holding text no database keeps as written (NUL, a lone UTF-16
+ * surrogate) anywhere, naming the finding and the field, rather than altering it.
+ */
+export function refuseUnstorableText(
+  value: unknown,
+  base: Path,
+  index: number | undefined,
+  outcome = '',
+): void {
+  const found = findUnstorableText(value);
+  if (!found) return;
+  const path = formatPath([...base, ...found.segments]);
+  const subject = found.inKey ? `the field name ${path}` : path;
+  const finding = index === undefined ? '' : `finding ${index + 1}: `;
+  throw invalidInput(`${finding}${subject} ${describeTextProblem(found.problem)}${outcome}`, {
+    path,
+    ...(index === undefined ? {} : { index }),
+    problem: found.problem,
+  });
 }
 
 /** Tells the format from the parsed document's shape, or refuses it saying what was found. */

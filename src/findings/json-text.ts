@@ -90,17 +90,30 @@ export function positionAt(text: string, offset: number): TextPosition {
   return { line, column: offset - lineStart + 1 };
 }
 
+/** What is wrong with JSON text the native parser refused, and where in that text. */
+export function locateSyntaxError(text: string): (TextPosition & { problem: string }) | undefined {
+  const found = firstSyntaxError(text);
+  if (!found) return undefined;
+  return { problem: describeSyntaxError(text, found), line: found.line, column: found.column };
+}
+
 function firstSyntaxError(text: string): FoundError | undefined {
   let first: FoundError | undefined;
-  visit(
-    text,
-    {
-      onError(code, offset, _length, startLine, startCharacter) {
-        first ??= { code, offset, line: startLine + 1, column: startCharacter + 1 };
+  try {
+    visit(
+      text,
+      {
+        onError(code, offset, _length, startLine, startCharacter) {
+          first ??= { code, offset, line: startLine + 1, column: startCharacter + 1 };
+        },
       },
-    },
-    { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
-  );
+      { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
+    );
+  } catch (error) {
+    // The scanner recurses per nesting level; text nested thousands deep overflows the
+    // stack. The native parser's own message is then the best there is.
+    if (!(error instanceof RangeError)) throw error;
+  }
   return first;
 }
 

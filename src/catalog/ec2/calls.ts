@@ -1,15 +1,13 @@
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  type AuthorizeSecurityGroupIngressCommandInput,
-  ModifyInstanceAttributeCommand,
-  type ModifyInstanceAttributeCommandInput,
-  RevokeSecurityGroupIngressCommand,
-  type RevokeSecurityGroupIngressCommandInput,
-  type RevokeSecurityGroupIngressCommandOutput,
+import type {
+  AuthorizeSecurityGroupIngressCommandInput,
+  ModifyInstanceAttributeCommandInput,
+  RevokeSecurityGroupIngressCommandInput,
+  RevokeSecurityGroupIngressCommandOutput,
 } from '@aws-sdk/client-ec2';
 import type { PlannedCall, ResourceRef } from '../../domain/action.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { FixContext } from '../fix.ts';
+import { ec2Sdk } from '../sdk.ts';
 
 export function ec2Call(operation: string, parameters: Record<string, unknown>): PlannedCall {
   return { service: 'ec2', operation, parameters };
@@ -27,6 +25,11 @@ export async function runEc2Call(
   resource: ResourceRef,
   call: PlannedCall,
 ): Promise<Ec2CallOutput> {
+  const {
+    AuthorizeSecurityGroupIngressCommand,
+    ModifyInstanceAttributeCommand,
+    RevokeSecurityGroupIngressCommand,
+  } = await ec2Sdk();
   const client = ctx.clients.ec2(resource.region);
   // The SDK may write into the input it is given, so it gets a copy.
   const p: unknown = structuredClone(call.parameters);

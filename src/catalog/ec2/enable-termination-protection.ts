@@ -1,9 +1,9 @@
-import { DescribeInstanceAttributeCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import type { PlannedCall, ResourceRef } from '../../domain/action.ts';
 import { invalidInput } from '../../domain/errors.ts';
 import type { Fix, FixContext, State } from '../fix.ts';
 import { ec2Call, runEc2Call } from './calls.ts';
 import { isRecord } from './ingress-state.ts';
+import { ec2Sdk } from '../sdk.ts';
 
 const TYPE = 'ec2.enable-termination-protection';
 
@@ -34,6 +34,7 @@ export const enableTerminationProtection: Fix = {
   title: (resource) => `Enable termination protection on instance ${resource.name}`,
 
   async read(ctx: FixContext, resource: ResourceRef): Promise<ProtectionState> {
+    const { DescribeInstanceAttributeCommand, DescribeInstancesCommand } = await ec2Sdk();
     const instanceId = instanceIdOf(resource);
     const client = ctx.clients.ec2(resource.region);
     const described = await client.send(

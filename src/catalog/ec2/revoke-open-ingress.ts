@@ -1,5 +1,4 @@
 import { isDeepStrictEqual } from 'node:util';
-import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import type { PlannedCall, ResourceRef, Reversibility } from '../../domain/action.ts';
 import { conflict, invalidInput } from '../../domain/errors.ts';
 import type { Fix, FixContext, FixInput, State } from '../fix.ts';
@@ -22,6 +21,7 @@ import {
   targetOf,
   withoutRevoked,
 } from './ingress-target.ts';
+import { ec2Sdk } from '../sdk.ts';
 
 const TYPE = 'ec2.revoke-open-ingress';
 
@@ -174,6 +174,7 @@ function missingFrom(state: IngressState, revoked: Permission): Permission | nul
 }
 
 async function readGroup(ctx: FixContext, resource: ResourceRef): Promise<IngressState> {
+  const { DescribeSecurityGroupsCommand } = await ec2Sdk();
   const groupId = groupIdOf(resource);
   const client = ctx.clients.ec2(resource.region);
   const out = await client.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }));

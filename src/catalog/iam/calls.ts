@@ -1,16 +1,14 @@
-import {
-  CreateAccessKeyCommand,
-  type CreateAccessKeyCommandInput,
-  type CreateAccessKeyCommandOutput,
-  DeleteAccessKeyCommand,
-  type DeleteAccessKeyCommandInput,
-  UpdateAccessKeyCommand,
-  type UpdateAccessKeyCommandInput,
+import type {
+  CreateAccessKeyCommandInput,
+  CreateAccessKeyCommandOutput,
+  DeleteAccessKeyCommandInput,
+  UpdateAccessKeyCommandInput,
 } from '@aws-sdk/client-iam';
 import type { PlannedCall } from '../../domain/action.ts';
 import { AppError } from '../../domain/errors.ts';
 import { hasAwsCode } from '../s3/aws-errors.ts';
 import type { FixContext } from '../fix.ts';
+import { iamSdk } from '../sdk.ts';
 
 /** The IAM error codes the fixes act on. */
 export const IAM_ERROR = { noSuchEntity: 'NoSuchEntity' } as const;
@@ -32,6 +30,7 @@ export const createKey = (userName: string) => iamCall('CreateAccessKey', { User
  * logs a response: CreateAccessKey's carries the new secret.
  */
 export async function runIamCall(ctx: FixContext, call: PlannedCall): Promise<unknown> {
+  const { CreateAccessKeyCommand, DeleteAccessKeyCommand, UpdateAccessKeyCommand } = await iamSdk();
   const client = ctx.clients.iam();
   // The SDK may write into the input it is given, so it gets a copy.
   const p: unknown = structuredClone(call.parameters);

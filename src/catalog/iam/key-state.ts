@@ -1,7 +1,7 @@
-import { GetAccessKeyLastUsedCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { AppError, invalidInput } from '../../domain/errors.ts';
 import type { FixContext, State } from '../fix.ts';
 import type { Principal } from './principal.ts';
+import { iamSdk } from '../sdk.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -30,6 +30,7 @@ export function daysSince(iso: string, now = new Date()): number {
 
 /** Every key of a user, oldest first, through ListAccessKeys (all pages). */
 export async function listKeys(ctx: FixContext, userName: string): Promise<KeyInfo[]> {
+  const { ListAccessKeysCommand } = await iamSdk();
   const keys: KeyInfo[] = [];
   let marker: string | undefined;
   do {
@@ -62,7 +63,7 @@ export async function listUsedKeys(
   for (const key of keys) {
     const used = await ctx.clients
       .iam()
-      .send(new GetAccessKeyLastUsedCommand({ AccessKeyId: key.accessKeyId }));
+      .send(new (await iamSdk()).GetAccessKeyLastUsedCommand({ AccessKeyId: key.accessKeyId }));
     const last = used.AccessKeyLastUsed?.LastUsedDate?.toISOString() ?? null;
     const recentlyUsed = last !== null && daysSince(last) <= days;
     out.push({ ...key, lastUsedDate: recentlyUsed ? null : last, recentlyUsed });

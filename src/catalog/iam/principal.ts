@@ -1,8 +1,8 @@
-import { GetAccessKeyLastUsedCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import type { ResourceRef } from '../../domain/action.ts';
 import { AppError, invalidInput } from '../../domain/errors.ts';
 import { parseArn } from '../../findings/aws-resource.ts';
 import type { FixContext } from '../fix.ts';
+import { iamSdk } from '../sdk.ts';
 
 /** Whose access keys a finding is about. */
 export type Principal = { kind: 'root' } | { kind: 'user'; userName: string };
@@ -44,7 +44,7 @@ export async function resolvePrincipal(ctx: FixContext, resource: ResourceRef): 
     // The key's owner, as IAM reports it; the root's keys have none.
     const out = await ctx.clients
       .iam()
-      .send(new GetAccessKeyLastUsedCommand({ AccessKeyId: keyId }));
+      .send(new (await iamSdk()).GetAccessKeyLastUsedCommand({ AccessKeyId: keyId }));
     return out.UserName ? { kind: 'user', userName: out.UserName } : { kind: 'root' };
   }
   if (arn?.service !== 'iam' || !arn.resource.startsWith('user/')) {
@@ -60,6 +60,7 @@ export async function resolvePrincipal(ctx: FixContext, resource: ResourceRef): 
 
 /** Finds the user whose UserId is `userId`; a user literally named so counts too. */
 async function userNameOf(ctx: FixContext, userId: string, resource: ResourceRef): Promise<string> {
+  const { ListUsersCommand } = await iamSdk();
   let marker: string | undefined;
   do {
     const out = await ctx.clients

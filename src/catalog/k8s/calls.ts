@@ -1,8 +1,8 @@
-import { AppsV1Api, CoreV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import type { PlannedCall } from '../../domain/action.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { FixContext } from '../fix.ts';
 import { kubeCall } from './kube-api.ts';
+import { kubeSdk } from '../sdk.ts';
 
 /** What every planned Kubernetes call carries: the object, the patch type and the patch. */
 export interface PatchParameters extends Record<string, unknown> {
@@ -35,6 +35,7 @@ export async function runKubeCall(
   call: PlannedCall,
   dryRun = false,
 ): Promise<{ warnings: string[] }> {
+  const { AppsV1Api, CoreV1Api, setHeaderOptions } = await kubeSdk();
   const kc = ctx.clients.kube(context);
   const p = structuredClone(call.parameters) as PatchParameters;
   const options = setHeaderOptions('Content-Type', p.contentType);

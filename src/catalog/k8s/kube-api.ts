@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiException } from '@kubernetes/client-node';
+import { isKubeApiException, kubeSdk } from '../sdk.ts';
 
 /** Total attempts per call, as the AWS clients have by default. */
 const MAX_ATTEMPTS = 4;
@@ -49,6 +49,9 @@ export async function kubeCall<T>(what: string, call: () => Promise<T>): Promise
     try {
       return await call();
     } catch (err) {
+      // The client's errors are told apart by its class; callers outside the catalog (the
+      // scan) build their clients without the catalog's loader, so load it here.
+      await kubeSdk();
       const retry = attempt < MAX_ATTEMPTS && retryable(err);
       if (!retry) throw toKubeApiError(what, err, attempt);
       await sleep(delayMs(err, attempt));
@@ -57,14 +60,14 @@ export async function kubeCall<T>(what: string, call: () => Promise<T>): Promise
 }
 
 function retryable(err: unknown): boolean {
-  if (err instanceof ApiException) return RETRIED_STATUSES.has(err.code);
+  if (isKubeApiException(err)) return RETRIED_STATUSES.has(err.code);
   const cause = (err as { cause?: { code?: string } } | null)?.cause;
   return typeof cause?.code === 'string' && RETRIED_NETWORK.has(cause.code);
 }
 
 function delayMs(err: unknown, attempt: number): number {
   const backoff = BASE_DELAY_MS * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
-  const headers = err instanceof ApiException ? (err.headers as Record<string, string>) : {};
+  const headers = isKubeApiException(err) ? (err.headers as Record<string, string>) : {};
   const retryAfter = Number(headers['retry-after']);
   const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : backoff;
   return Math.min(wait, MAX_DELAY_MS);
@@ -72,7 +75,7 @@ function delayMs(err: unknown, attempt: number): number {
 
 /** The Status the API answered with, in the product's terms; other errors pass through. */
 function toKubeApiError(what: string, err: unknown, attempts: number): unknown {
-  if (!(err instanceof ApiException)) return err;
+  if (!isKubeApiException(err)) return err;
   const status = parseStatus(err.body);
   const reason = status?.reason || reasonFor(err.code);
   const message = status?.message || `HTTP ${err.code}`;

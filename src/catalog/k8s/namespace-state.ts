@@ -1,10 +1,10 @@
-import { CoreV1Api } from '@kubernetes/client-node';
 import type { ResourceRef } from '../../domain/action.ts';
 import type { FixOptions } from '../../domain/fix-options.ts';
 import { invalidInput } from '../../domain/errors.ts';
 import type { FixContext, State } from '../fix.ts';
 import { kubeCallOf, runKubeCall } from './calls.ts';
 import { kubeCall } from './kube-api.ts';
+import { kubeSdk } from '../sdk.ts';
 
 export const ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
 export const ENFORCE_VERSION_LABEL = 'pod-security.kubernetes.io/enforce-version';
@@ -71,6 +71,7 @@ export async function readNamespace(
   ctx: FixContext,
   resource: ResourceRef,
 ): Promise<NamespaceState> {
+  const { CoreV1Api } = await kubeSdk();
   const core = ctx.clients.kube(resource.account).makeApiClient(CoreV1Api);
   const ns = await kubeCall(`get namespace ${resource.name}`, () =>
     core.readNamespace({ name: resource.name }),

@@ -1,14 +1,9 @@
-import {
-  AppsV1Api,
-  CoreV1Api,
-  type V1ObjectMeta,
-  type V1OwnerReference,
-  type V1PodSpec,
-} from '@kubernetes/client-node';
+import type { V1ObjectMeta, V1OwnerReference, V1PodSpec } from '@kubernetes/client-node';
 import type { ResourceRef } from '../../domain/action.ts';
 import { invalidInput } from '../../domain/errors.ts';
 import type { FixContext, State } from '../fix.ts';
 import { isKubeStatus, kubeCall } from './kube-api.ts';
+import { kubeSdk } from '../sdk.ts';
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
@@ -51,7 +46,7 @@ interface Fetched {
 export async function readWorkload(ctx: FixContext, resource: ResourceRef): Promise<WorkloadState> {
   const kind = resource.type.replace(/^Kubernetes/, '');
   const namespace = resource.region;
-  const api = apis(ctx, resource.account);
+  const api = await apis(ctx, resource.account);
   if (isWorkloadKind(kind)) return readAs(api, kind, namespace, resource.name, null);
   if (kind === 'ReplicaSet') {
     const rs = await get(api, 'ReplicaSet', namespace, resource.name);
@@ -78,7 +73,7 @@ export async function readWorkload(ctx: FixContext, resource: ResourceRef): Prom
 }
 
 /** Reads a workload by kind and name, as a rollback does from its snapshot. */
-export function readWorkloadAs(
+export async function readWorkloadAs(
   ctx: FixContext,
   context: string,
   kind: WorkloadKind,
@@ -86,12 +81,16 @@ export function readWorkloadAs(
   name: string,
   resolvedFrom: WorkloadState['resolvedFrom'],
 ): Promise<WorkloadState> {
-  return readAs(apis(ctx, context), kind, namespace, name, resolvedFrom);
+  return readAs(await apis(ctx, context), kind, namespace, name, resolvedFrom);
 }
 
-type Apis = { apps: AppsV1Api; core: CoreV1Api };
+type Apis = {
+  apps: import('@kubernetes/client-node').AppsV1Api;
+  core: import('@kubernetes/client-node').CoreV1Api;
+};
 
-function apis(ctx: FixContext, context: string): Apis {
+async function apis(ctx: FixContext, context: string): Promise<Apis> {
+  const { AppsV1Api, CoreV1Api } = await kubeSdk();
   const kc = ctx.clients.kube(context);
   return { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api) };
 }

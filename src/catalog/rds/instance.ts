@@ -1,14 +1,8 @@
-import {
-  type DBCluster,
-  type DBInstance,
-  type DBSnapshot,
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
-} from '@aws-sdk/client-rds';
+import type { DBCluster, DBInstance, DBSnapshot } from '@aws-sdk/client-rds';
 import type { ResourceRef } from '../../domain/action.ts';
 import type { FixContext } from '../fix.ts';
 import { hasAwsCode, RDS_ERROR } from './aws-errors.ts';
+import { rdsSdk } from '../sdk.ts';
 
 /**
  * What every RDS fix needs to know about an instance, as plain JSON. A field RDS did not
@@ -44,7 +38,7 @@ export async function describeInstance(
 ): Promise<DBInstance> {
   const out = await ctx.clients
     .rds(region)
-    .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+    .send(new (await rdsSdk()).DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
   const found = out.DBInstances?.[0];
   if (!found) {
     // RDS answers a missing instance with an error; an empty answer is not RDS's.
@@ -76,7 +70,7 @@ export async function findSnapshot(
   try {
     const out = await ctx.clients
       .rds(region)
-      .send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: id }));
+      .send(new (await rdsSdk()).DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: id }));
     return out.DBSnapshots?.[0] ?? null;
   } catch (err) {
     if (hasAwsCode(err, RDS_ERROR.snapshotNotFound)) return null;
@@ -116,7 +110,7 @@ async function readCluster(
   try {
     const out = await ctx.clients
       .rds(region)
-      .send(new DescribeDBClustersCommand({ DBClusterIdentifier: id }));
+      .send(new (await rdsSdk()).DescribeDBClustersCommand({ DBClusterIdentifier: id }));
     cluster = out.DBClusters?.[0];
   } catch (err) {
     if (hasAwsCode(err, RDS_ERROR.clusterNotFound)) return null;

@@ -1,11 +1,6 @@
-import {
-  waitUntilDBInstanceAvailable,
-  waitUntilDBInstanceDeleted,
-  waitUntilDBSnapshotAvailable,
-  waitUntilDBSnapshotDeleted,
-} from '@aws-sdk/client-rds';
 import { AppError } from '../../domain/errors.ts';
 import type { FixContext } from '../fix.ts';
+import { rdsSdk } from '../sdk.ts';
 
 /**
  * How the fixes wait for RDS: the SDK's waiters poll with jittered exponential backoff
@@ -15,26 +10,27 @@ import type { FixContext } from '../fix.ts';
  */
 export const RDS_WAIT = Object.freeze({ minDelay: 1, maxDelay: 60, maxWaitTime: 4 * 60 * 60 });
 
-type Waiter = typeof waitUntilDBInstanceAvailable;
+type Sdk = Awaited<ReturnType<typeof rdsSdk>>;
+type Waiter = Sdk['waitUntilDBInstanceAvailable'];
 
 const WAITERS = {
   'instance available': {
-    wait: waitUntilDBInstanceAvailable as Waiter,
+    wait: 'waitUntilDBInstanceAvailable',
     input: (id: string) => ({ DBInstanceIdentifier: id }),
     what: (id: string) => `DB instance ${id} to be available`,
   },
   'instance deleted': {
-    wait: waitUntilDBInstanceDeleted as Waiter,
+    wait: 'waitUntilDBInstanceDeleted',
     input: (id: string) => ({ DBInstanceIdentifier: id }),
     what: (id: string) => `DB instance ${id} to be deleted`,
   },
   'snapshot available': {
-    wait: waitUntilDBSnapshotAvailable as unknown as Waiter,
+    wait: 'waitUntilDBSnapshotAvailable',
     input: (id: string) => ({ DBSnapshotIdentifier: id }),
     what: (id: string) => `DB snapshot ${id} to be available`,
   },
   'snapshot deleted': {
-    wait: waitUntilDBSnapshotDeleted as unknown as Waiter,
+    wait: 'waitUntilDBSnapshotDeleted',
     input: (id: string) => ({ DBSnapshotIdentifier: id }),
     what: (id: string) => `DB snapshot ${id} to be deleted`,
   },
@@ -52,7 +48,8 @@ export async function waitFor(
   const waiter = WAITERS[state];
   ctx.log.debug({ id, state }, 'waiting for rds');
   try {
-    await waiter.wait({ client: ctx.clients.rds(region), ...RDS_WAIT }, waiter.input(id) as never);
+    const wait = (await rdsSdk())[waiter.wait] as Waiter;
+    await wait({ client: ctx.clients.rds(region), ...RDS_WAIT }, waiter.input(id) as never);
   } catch (err) {
     const result = waiterResult(err);
     const reason = describeReason(result.reason);

@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
-import { GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import type { PlannedCall, ResourceRef } from '../../domain/action.ts';
 import type { Fix, FixContext, State } from '../fix.ts';
 import { nullWhenMissing, S3_ERROR } from './aws-errors.ts';
 import { badState, bucketOf, isRecord } from './bucket-state.ts';
 import { plannedS3Calls, s3Call } from './calls.ts';
+import { s3Sdk } from '../sdk.ts';
 
 const TYPE = 's3.block-public-access';
 
@@ -42,6 +42,7 @@ export const blockPublicAccess: Fix = {
   title: (resource) => `Block public access on bucket ${resource.name}`,
 
   async read(ctx: FixContext, resource: ResourceRef): Promise<PublicAccessState> {
+    const { GetPublicAccessBlockCommand } = await s3Sdk();
     const client = ctx.clients.s3(resource.region);
     const out = await nullWhenMissing(S3_ERROR.noPublicAccessBlock, () =>
       client.send(new GetPublicAccessBlockCommand({ Bucket: resource.name })),

@@ -1,19 +1,15 @@
-import {
-  DeleteBucketEncryptionCommand,
-  type DeleteBucketEncryptionCommandInput,
-  DeletePublicAccessBlockCommand,
-  type DeletePublicAccessBlockCommandInput,
-  PutBucketEncryptionCommand,
-  type PutBucketEncryptionCommandInput,
-  PutBucketVersioningCommand,
-  type PutBucketVersioningCommandInput,
-  PutPublicAccessBlockCommand,
-  type PutPublicAccessBlockCommandInput,
-  type S3Client,
+import type {
+  DeleteBucketEncryptionCommandInput,
+  DeletePublicAccessBlockCommandInput,
+  PutBucketEncryptionCommandInput,
+  PutBucketVersioningCommandInput,
+  PutPublicAccessBlockCommandInput,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import type { PlannedCall, ResourceRef } from '../../domain/action.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Fix, FixContext, State } from '../fix.ts';
+import { s3Sdk } from '../sdk.ts';
 
 export function s3Call(operation: string, parameters: Record<string, unknown>): PlannedCall {
   return { service: 's3', operation, parameters };
@@ -54,24 +50,27 @@ export function plannedS3Calls(
   };
 }
 
-function send(client: S3Client, call: PlannedCall): Promise<unknown> {
+async function send(client: S3Client, call: PlannedCall): Promise<unknown> {
+  const sdk = await s3Sdk();
   // The SDK writes into the input it is given (ChecksumAlgorithm), so it gets a copy.
   const p: unknown = structuredClone(call.parameters);
   switch (call.operation) {
     case 'PutBucketEncryption':
-      return client.send(new PutBucketEncryptionCommand(p as PutBucketEncryptionCommandInput));
+      return client.send(new sdk.PutBucketEncryptionCommand(p as PutBucketEncryptionCommandInput));
     case 'DeleteBucketEncryption':
       return client.send(
-        new DeleteBucketEncryptionCommand(p as DeleteBucketEncryptionCommandInput),
+        new sdk.DeleteBucketEncryptionCommand(p as DeleteBucketEncryptionCommandInput),
       );
     case 'PutPublicAccessBlock':
-      return client.send(new PutPublicAccessBlockCommand(p as PutPublicAccessBlockCommandInput));
+      return client.send(
+        new sdk.PutPublicAccessBlockCommand(p as PutPublicAccessBlockCommandInput),
+      );
     case 'DeletePublicAccessBlock':
       return client.send(
-        new DeletePublicAccessBlockCommand(p as DeletePublicAccessBlockCommandInput),
+        new sdk.DeletePublicAccessBlockCommand(p as DeletePublicAccessBlockCommandInput),
       );
     case 'PutBucketVersioning':
-      return client.send(new PutBucketVersioningCommand(p as PutBucketVersioningCommandInput));
+      return client.send(new sdk.PutBucketVersioningCommand(p as PutBucketVersioningCommandInput));
     default:
       throw new AppError(
         'unsupported',

@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
-import { GetBucketEncryptionCommand } from '@aws-sdk/client-s3';
 import type { PlannedCall, ResourceRef, Reversibility } from '../../domain/action.ts';
 import type { Fix, FixContext, State } from '../fix.ts';
 import { nullWhenMissing, S3_ERROR } from './aws-errors.ts';
 import { badState, bucketOf, isRecord, plainJson } from './bucket-state.ts';
 import { plannedS3Calls, s3Call } from './calls.ts';
+import { s3Sdk } from '../sdk.ts';
 
 const TYPE = 's3.enable-default-encryption';
 
@@ -42,6 +42,7 @@ export const enableDefaultEncryption: Fix = {
   title: (resource) => `Enable default encryption on bucket ${resource.name}`,
 
   async read(ctx: FixContext, resource: ResourceRef): Promise<EncryptionState> {
+    const { GetBucketEncryptionCommand } = await s3Sdk();
     const client = ctx.clients.s3(resource.region);
     const out = await nullWhenMissing(S3_ERROR.noEncryption, () =>
       client.send(new GetBucketEncryptionCommand({ Bucket: resource.name })),

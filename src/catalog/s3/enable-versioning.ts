@@ -1,8 +1,8 @@
-import { GetBucketVersioningCommand } from '@aws-sdk/client-s3';
 import type { PlannedCall, ResourceRef, Reversibility } from '../../domain/action.ts';
 import type { Fix, FixContext, State } from '../fix.ts';
 import { badState, bucketOf } from './bucket-state.ts';
 import { plannedS3Calls, s3Call } from './calls.ts';
+import { s3Sdk } from '../sdk.ts';
 
 const TYPE = 's3.enable-versioning';
 
@@ -30,6 +30,7 @@ export const enableVersioning: Fix = {
   title: (resource) => `Enable versioning on bucket ${resource.name}`,
 
   async read(ctx: FixContext, resource: ResourceRef): Promise<VersioningState> {
+    const { GetBucketVersioningCommand } = await s3Sdk();
     const client = ctx.clients.s3(resource.region);
     // A never-versioned bucket answers an empty configuration, not an error.
     const out = await client.send(new GetBucketVersioningCommand({ Bucket: resource.name }));

@@ -1,0 +1,223 @@
+import { invalidInput } from '../domain/errors.ts';
+
+/** One element of the top-level array, as the text it was written with. */
+export interface ArrayElement {
+  text: string;
+  /** Its place in the array, from 0. */
+  index: number;
+  /** The 1-based line of the file its first character is on. */
+  line: number;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const NEWLINE = 0x0a;
+
+/** One finding held whole while it is read; a larger element is refused, not buffered. */
+export const MAX_ELEMENT_BYTES = 16 * 1024 * 1024;
+
+const isSpace = (c: number) => c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09;
+
+/**
+ * Splits a JSON array that arrives in chunks into the texts of its elements, so a findings
+ * file of any size is read one finding at a time. It only finds where each element starts
+ * and ends (tracking nesting, strings and escapes); each element is then parsed by the
+ * native `JSON.parse`, which is many times faster than a token-by-token parser in
+ * JavaScript such as stream-json's, and gives the same values. A UTF-8 character split
+ * between chunks is safe: element boundaries are ASCII bytes and pieces are joined as bytes.
+ */
+export class JsonArraySplitter {
+  private state: 'before' | 'value' | 'comma' | 'after' = 'before';
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  /** Pieces of the element under way from earlier chunks. */
+  private pieces: Buffer[] = [];
+  /** Bytes held in `pieces`. */
+  private pending = 0;
+  private inElement = false;
+  private index = 0;
+  private line = 1;
+  private elementLine = 1;
+  private bytes = 0;
+
+  /** The bytes consumed so far. */
+  get offset(): number {
+    return this.bytes;
+  }
+
+  /** Feeds the next chunk; returns the elements it completed, in order. */
+  push(chunk: Buffer): ArrayElement[] {
+    const out: ArrayElement[] = [];
+    let start = this.inElement ? 0 : -1;
+    const n = chunk.length;
+    for (let i = 0; i < n; i++) {
+      if (this.inString) {
+        i = this.skipString(chunk, i);
+        continue;
+      }
+      const c = chunk[i] as number;
+      if (this.depth >= 2) {
+        // Inside an element only strings, nesting and lines matter: the fast path.
+        if (c === QUOTE) {
+          this.inString = true;
+          i = this.skipString(chunk, i + 1);
+        } else if (c === NEWLINE) this.line += 1;
+        else if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth += 1;
+        else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+          this.depth -= 1;
+          if (this.depth === 1) {
+            out.push(this.finish(chunk, start, i + 1));
+            start = -1;
+          }
+        }
+        continue;
+      }
+      if (isSpace(c)) {
+        if (c === NEWLINE) this.line += 1;
+        continue;
+      }
+      if (this.state === 'before') {
+        if (c !== OPEN_BRACKET) throw this.syntax('the file does not start with [');
+        this.state = 'value';
+        this.depth = 1;
+        continue;
+      }
+      if (this.state === 'after') throw this.syntax('there is more after the closing ]');
+      if (this.depth === 1 && !this.inElement) {
+        if (this.state === 'comma') {
+          if (c === COMMA) {
+            this.state = 'value';
+            continue;
+          }
+          if (c === CLOSE_BRACKET) {
+            this.close();
+            continue;
+          }
+          throw this.syntax('expected , or ] after a finding');
+        }
+        // state 'value': an element starts here, or the array ends when it is empty.
+        if (c === CLOSE_BRACKET && this.index === 0) {
+          this.close();
+          continue;
+        }
+        if (c === CLOSE_BRACKET || c === COMMA) throw this.syntax('expected a finding');
+        this.inElement = true;
+        this.elementLine = this.line;
+        start = i;
+      }
+      if (c === QUOTE) this.inString = true;
+      else if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth += 1;
+      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        if (this.depth === 1) {
+          // A bare value (a number, say) ended by the array's close.
+          out.push(this.finish(chunk, start, i));
+          start = -1;
+          this.close();
+          continue;
+        }
+        this.depth -= 1;
+        if (this.depth === 1) {
+          out.push(this.finish(chunk, start, i + 1));
+          start = -1;
+        }
+      } else if (c === COMMA && this.depth === 1) {
+        out.push(this.finish(chunk, start, i));
+        start = -1;
+        this.state = 'value';
+      }
+    }
+    if (this.inElement && start >= 0) {
+      this.pieces.push(chunk.subarray(start));
+      this.pending += n - start;
+      if (this.pending > MAX_ELEMENT_BYTES) {
+        throw invalidInput(
+          `findings[${this.index}] (line ${this.elementLine}) is larger than ` +
+            `${MAX_ELEMENT_BYTES / (1024 * 1024)} MB; no scanner writes one finding that large`,
+          { problem: 'too_large', index: this.index, line: this.elementLine },
+        );
+      }
+    }
+    this.bytes += n;
+    return out;
+  }
+
+  /**
+   * Moves through a string from `i` to its closing quote, found with `indexOf` rather than
+   * byte by byte, since strings are most of a findings file. Returns the quote's index, or
+   * the chunk's last index when the string goes on into the next chunk.
+   */
+  private skipString(chunk: Buffer, i: number): number {
+    let from = i;
+    if (this.escaped) {
+      this.escaped = false;
+      from += 1;
+    }
+    for (;;) {
+      const quote = chunk.indexOf(QUOTE, from);
+      const end = quote === -1 ? chunk.length : quote;
+      // A run of backslashes right before the quote (or the chunk's end) escapes it when odd;
+      // the run may start where this scan started, never earlier.
+      let slashes = 0;
+      while (end - slashes - 1 >= from && chunk[end - slashes - 1] === BACKSLASH) slashes += 1;
+      const escaped = slashes % 2 === 1;
+      if (quote === -1) {
+        this.escaped = escaped;
+        return chunk.length - 1;
+      }
+      if (!escaped) {
+        this.inString = false;
+        return quote;
+      }
+      from = quote + 1;
+    }
+  }
+
+  /** Says the input is over; refuses an array that was not closed. */
+  end(): void {
+    if (this.state === 'before') {
+      throw invalidInput('the findings file is empty', { problem: 'empty' });
+    }
+    if (this.state !== 'after') {
+      throw invalidInput(
+        `not valid JSON: unexpected end of input at line ${this.line} after ${this.index} ` +
+          'findings (the file looks truncated)',
+        { problem: 'truncated', line: this.line, index: this.index },
+      );
+    }
+  }
+
+  private finish(chunk: Buffer, start: number, end: number): ArrayElement {
+    const tail = chunk.subarray(Math.max(start, 0), end);
+    const bytes = this.pieces.length ? Buffer.concat([...this.pieces, tail]) : tail;
+    this.pieces = [];
+    this.pending = 0;
+    this.inElement = false;
+    this.state = 'comma';
+    const element = {
+      text: bytes.toString('utf8').trimEnd(),
+      index: this.index,
+      line: this.elementLine,
+    };
+    this.index += 1;
+    return element;
+  }
+
+  private close() {
+    this.depth = 0;
+    this.state = 'after';
+  }
+
+  private syntax(problem: string) {
+    return invalidInput(`not valid JSON: ${problem} at line ${this.line}`, {
+      problem: 'syntax',
+      line: this.line,
+      index: this.index,
+    });
+  }
+}
