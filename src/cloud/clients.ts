@@ -4,6 +4,7 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { KubeConfig } from '@kubernetes/client-node';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 /**
  * How the product reaches its clouds. Left empty, every field falls back to the SDK's own
@@ -18,8 +19,11 @@ export interface CloudConfig {
   endpoint?: string;
   /** Path-style S3 addressing, needed for endpoints on an IP address. */
   s3ForcePathStyle?: boolean;
-  /** Static credentials; only the demo and tests set these. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Static credentials (only the demo and tests set these), or a provider such as an
+   * assumed role's, which the SDK refreshes on its own.
+   */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** Total attempts per call, including the first, through the SDK's retry strategy. */
   maxAttempts?: number;
   /** A kubeconfig file; the standard lookup when omitted. */

@@ -10,6 +10,7 @@ import { createServiceModules } from './services.ts';
 import { DEMO_ACCOUNT, demoDocument } from './seed.ts';
 import { readSigner } from './signer.ts';
 import { emptyDocument, readStateFile, writeStateFile } from './state-file.ts';
+import { assumedKeyAccount } from './sts/index.ts';
 import type {
   ActiveFault,
   FaultSpec,
@@ -176,7 +177,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       headers: req.headers,
       body,
       signer,
-      account: (signer && keyOwners.get(signer.accessKeyId)) ?? defaultAccount,
+      account:
+        (signer && (keyOwners.get(signer.accessKeyId) ?? assumedKeyAccount(signer.accessKeyId))) ??
+        defaultAccount,
       requestId: requestPrefix + nextRequest.toString(16).toUpperCase().padStart(8, '0'),
     };
     const service = signer?.service ?? (isKubernetesPath(path) ? 'kubernetes' : undefined);

@@ -13,7 +13,7 @@ import type { ServiceContext, ServiceModule } from './types.ts';
 export function createServiceModules(ctx: ServiceContext): ServiceModule[] {
   return [
     createS3Module(ctx),
-    createStsModule(),
+    createStsModule(ctx),
     createIamModule(ctx),
     createEc2Module(ctx),
     createRdsModule(ctx),

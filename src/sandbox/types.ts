@@ -148,6 +148,8 @@ export interface BucketState {
   encryption: EncryptionConfiguration | null;
   publicAccessBlock: PublicAccessBlockConfiguration | null;
   versioning: 'Enabled' | 'Suspended' | null;
+  /** The bucket's tags (GetBucketTagging); none when absent. */
+  tags?: Record<string, string>;
 }
 
 export interface EncryptionRule {

@@ -3,6 +3,7 @@ import { createQueryModule, type QueryOperation } from '../query/module.ts';
 import type { XmlValue } from '../query/xml.ts';
 import type { SandboxRequest, ServiceContext, ServiceModule } from '../types.ts';
 import { THROTTLING, validation } from './errors.ts';
+import * as details from './details-api.ts';
 import * as keys from './keys-api.ts';
 import { IamStore } from './state.ts';
 import * as users from './users-api.ts';
@@ -20,6 +21,9 @@ const HANDLERS: Record<string, Handler> = {
   UpdateAccessKey: keys.updateAccessKey,
   DeleteAccessKey: keys.deleteAccessKey,
   GetAccessKeyLastUsed: keys.getAccessKeyLastUsed,
+  ListUserTags: details.listUserTags,
+  ListAttachedUserPolicies: details.listAttachedUserPolicies,
+  ListUserPolicies: details.listUserPolicies,
 };
 
 /**

@@ -24,6 +24,12 @@ export interface UserState {
   path: string;
   createDate: string;
   accessKeys: AccessKeyState[];
+  /** ListUserTags; none when absent. */
+  tags?: Record<string, string>;
+  /** ListAttachedUserPolicies; none when absent. */
+  attachedPolicies?: { policyName: string; policyArn: string }[];
+  /** ListUserPolicies: inline policy names; none when absent. */
+  inlinePolicies?: string[];
 }
 
 /** One account's IAM, as saved under `accounts[id].iam`. */
@@ -146,7 +152,36 @@ function parseUser(raw: unknown, where: string, now: Date): UserState {
     path,
     createDate: time(raw.createDate, `${where}.createDate`, now),
     accessKeys: parseKeys(raw.accessKeys, `${where}.accessKeys`, now),
+    ...parseDetails(raw, where),
   };
+}
+
+/** The optional user details the state file may state; each checked for its shape. */
+function parseDetails(raw: Record<string, unknown>, where: string): Partial<UserState> {
+  const out: Partial<UserState> = {};
+  const { tags, attachedPolicies, inlinePolicies } = raw;
+  if (tags !== undefined) {
+    if (!isObject(tags) || Object.values(tags).some((v) => typeof v !== 'string')) {
+      throw fail(`${where}.tags`, 'must be an object of string values');
+    }
+    out.tags = { ...(tags as Record<string, string>) };
+  }
+  if (attachedPolicies !== undefined) {
+    const ok =
+      Array.isArray(attachedPolicies) &&
+      attachedPolicies.every(
+        (p) => isObject(p) && typeof p.policyName === 'string' && typeof p.policyArn === 'string',
+      );
+    if (!ok) throw fail(`${where}.attachedPolicies`, 'must be a list of { policyName, policyArn }');
+    out.attachedPolicies = structuredClone(attachedPolicies) as UserState['attachedPolicies'];
+  }
+  if (inlinePolicies !== undefined) {
+    if (!Array.isArray(inlinePolicies) || inlinePolicies.some((n) => typeof n !== 'string')) {
+      throw fail(`${where}.inlinePolicies`, 'must be a list of policy names');
+    }
+    out.inlinePolicies = [...(inlinePolicies as string[])];
+  }
+  return out;
 }
 
 function parseKeys(raw: unknown, where: string, now: Date): AccessKeyState[] {

@@ -6,7 +6,13 @@ import type {
 } from '../types.ts';
 import { checkDigests, ownedBucket } from './access.ts';
 import { type S3Deps, xml } from './buckets-api.ts';
-import { invalidArgument, malformedXml, noEncryption, noPublicAccessBlock } from './errors.ts';
+import {
+  invalidArgument,
+  malformedXml,
+  noEncryption,
+  noPublicAccessBlock,
+  noTagSet,
+} from './errors.ts';
 import { PAB_FLAGS, SSE_ALGORITHMS, type Bucket } from './store.ts';
 import { bool, child, onlyKnown, parseBody, tag, text, xmlDocument, type XmlNode } from './xml.ts';
 
@@ -158,4 +164,13 @@ function record(deps: S3Deps, bucket: Bucket, operation: string, params: Record<
     region: bucket.region,
     params: { Bucket: bucket.name, ...params },
   });
+}
+
+/** Tags are read only: the demo and state files set them, nothing the product calls writes them. */
+export function getBucketTagging(req: SandboxRequest, name: string, deps: S3Deps) {
+  const bucket = ownedBucket(req, deps.store, name);
+  const tags = Object.entries(bucket.tags ?? {});
+  if (tags.length === 0) throw noTagSet(name);
+  const set = tags.map(([k, v]) => `<Tag>${tag('Key', k)}${tag('Value', v)}</Tag>`).join('');
+  return xml(xmlDocument('Tagging', `<TagSet>${set}</TagSet>`));
 }

@@ -37,6 +37,14 @@ export const noEncryption = (bucket: string) =>
     fields: { BucketName: bucket },
   });
 
+export const noTagSet = (bucket: string) =>
+  new ApiError({
+    status: 404,
+    code: 'NoSuchTagSet',
+    message: 'The TagSet does not exist',
+    fields: { BucketName: bucket },
+  });
+
 export const noPublicAccessBlock = (bucket: string) =>
   new ApiError({
     status: 404,

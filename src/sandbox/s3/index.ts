@@ -38,6 +38,7 @@ const BUCKET_ROUTES: Record<string, Record<string, [string, BucketHandler]>> = {
     PUT: ['PutBucketVersioning', configs.putBucketVersioning],
   },
   location: { GET: ['GetBucketLocation', buckets.getBucketLocation] },
+  tagging: { GET: ['GetBucketTagging', configs.getBucketTagging] },
 };
 
 /** Query keys that qualify a request without naming a subresource. */

@@ -77,6 +77,7 @@ export class BucketStore {
         encryption: structuredClone(b.encryption),
         publicAccessBlock: b.publicAccessBlock ? { ...b.publicAccessBlock } : null,
         versioning: b.versioning,
+        ...(b.tags ? { tags: { ...b.tags } } : {}),
       };
     }
   }
@@ -102,7 +103,16 @@ function parseBucket(raw: unknown, where: string, now: Date): BucketState {
     encryption: parseEncryption(raw.encryption ?? null, `${where}.encryption`),
     publicAccessBlock: parsePab(raw.publicAccessBlock ?? null, `${where}.publicAccessBlock`),
     versioning,
+    ...parseTags(raw.tags, `${where}.tags`),
   };
+}
+
+function parseTags(raw: unknown, where: string): { tags?: Record<string, string> } {
+  if (raw === undefined || raw === null) return {};
+  if (!isObject(raw) || Object.values(raw).some((v) => typeof v !== 'string')) {
+    throw new SandboxInputError(`${where} must be an object of string values`);
+  }
+  return { tags: { ...(raw as Record<string, string>) } };
 }
 
 function parseEncryption(raw: unknown, where: string): EncryptionConfiguration | null {

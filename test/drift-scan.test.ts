@@ -1,0 +1,258 @@
+import { AuthorizeSecurityGroupIngressCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { PutPublicAccessBlockCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCatalog } from '../src/catalog/index.ts';
+import { createAccountClients } from '../src/cloud/accounts.ts';
+import type { CloudClients } from '../src/cloud/clients.ts';
+import type { Finding } from '../src/domain/finding.ts';
+import type { DriftChange } from '../src/drift/diff.ts';
+import { createScanner } from '../src/inventory/scan.ts';
+import { DEMO_GROUPS } from '../src/sandbox/ec2/seed.ts';
+import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
+import { createBaselineService } from '../src/service/baselines.ts';
+import { createRemediationService } from '../src/service/remediation.ts';
+import type { Store } from '../src/store/store.ts';
+import { actionWhen, quickEngine } from './helpers/actions.ts';
+import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
+import { ACCOUNT, REGION, appErrorOf, silentLog } from './helpers/world.ts';
+
+const SG_ARN = `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/${DEMO_GROUPS.appTier}`;
+const BUCKET = 'app-config-prod';
+const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
+const FULL_BLOCK = {
+  BlockPublicAcls: true,
+  IgnorePublicAcls: true,
+  BlockPublicPolicy: true,
+  RestrictPublicBuckets: true,
+};
+
+for (const engine of ENGINES) {
+  describe(`drift of a sandbox account changed through the SDK (${engine})`, () => {
+    let sandbox: Sandbox;
+    let database: TestDatabase;
+    let store: Store;
+    let ec2: EC2Client;
+    let s3: S3Client;
+    let scan: () => Promise<NonNullable<Awaited<ReturnType<Store['getScan']>>>>;
+    let destroyClients: () => void;
+    let clientsOf: () => CloudClients;
+    let tick = 0;
+    // The demo seeds date keys from the real time; scans and actions stamp by it too.
+    const clock = () => new Date(Date.now() + tick++);
+
+    beforeAll(async () => {
+      sandbox = await startSandbox({ seed: 'demo' });
+      database = await createTestDatabase(engine);
+      store = await database.open();
+      const cloud = {
+        defaultRegion: REGION,
+        endpoint: sandbox.url,
+        s3ForcePathStyle: true,
+        credentials: { accessKeyId: 'AKIASANDBOXTEST', secretAccessKey: 'sandbox-secret' },
+        maxAttempts: 2,
+      };
+      const clients = createAccountClients(cloud, null);
+      clientsOf = () => clients.base;
+      destroyClients = () => clients.destroy();
+      ec2 = new EC2Client({ region: REGION, ...cloud });
+      s3 = new S3Client({ region: REGION, ...cloud });
+      const scanner = createScanner({
+        store,
+        clients,
+        accounts: null,
+        defaultRegion: REGION,
+        defaultKubeContext: false,
+        log: silentLog,
+        clock,
+      });
+      scan = async () => {
+        const run = await scanner.run({ trigger: 'cli', actor: 'token:scanner' });
+        expect(run.status).toBe('completed');
+        return run;
+      };
+    });
+
+    afterAll(async () => {
+      ec2?.destroy();
+      s3?.destroy();
+      destroyClients?.();
+      await store?.close();
+      await database?.drop();
+      await sandbox?.close();
+    });
+
+    const drift = async (resourceId: string): Promise<Finding | undefined> => {
+      const page = await store.listFindings({ kind: ['drift'], text: resourceId, limit: 500 });
+      const summary = page.items.find((f) => f.resource.id === resourceId);
+      return summary ? store.getFinding(summary.id) : undefined;
+    };
+    const changesOf = (finding: Finding | undefined) =>
+      (finding?.evidence as { changes: DriftChange[] }).changes;
+
+    it('captures a baseline of every resource on the first scan and reports no drift', async () => {
+      const run = await scan();
+      const baselines = await store.listBaselines({ limit: 1000 });
+      expect(baselines.total).toBe(run.summary?.resources);
+      expect(baselines.items.every((b) => b.version === 1 && b.reason === 'discovered')).toBe(true);
+      const drifts = await store.listFindings({ kind: ['drift'], limit: 500 });
+      expect(drifts.items).toEqual([]);
+    });
+
+    it('sees port 22 opened to the world as high drift and BlockPublicAcls off as critical', async () => {
+      await ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: DEMO_GROUPS.appTier,
+          IpPermissions: [
+            { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+          ],
+        }),
+      );
+      await s3.send(
+        new PutPublicAccessBlockCommand({
+          Bucket: BUCKET,
+          PublicAccessBlockConfiguration: { ...FULL_BLOCK, BlockPublicAcls: false },
+        }),
+      );
+      await scan();
+
+      const sg = await drift(SG_ARN);
+      expect(sg).toMatchObject({
+        kind: 'drift',
+        origin: 'infraudit-drift',
+        status: 'open',
+        severity: 'high',
+        driftType: 'security',
+        remedy: { type: 'ec2.revoke-open-ingress', params: { ports: [22] } },
+      });
+      expect(changesOf(sg)).toEqual([
+        {
+          path: 'ingress[tcp 22 0.0.0.0/0]',
+          before: null,
+          after: expect.objectContaining({ protocol: 'tcp', fromPort: 22, cidrIpv4: '0.0.0.0/0' }),
+          driftType: 'security',
+          severity: 'high',
+        },
+      ]);
+
+      const bucket = await drift(BUCKET_ARN);
+      expect(bucket).toMatchObject({
+        severity: 'critical',
+        remedy: { type: 's3.block-public-access', params: {} },
+      });
+      expect(changesOf(bucket)).toEqual([
+        {
+          path: 'publicAccessBlock.blockPublicAcls',
+          before: true,
+          after: false,
+          driftType: 'security',
+          severity: 'critical',
+        },
+      ]);
+      const all = await store.listFindings({ kind: ['drift'], limit: 500 });
+      expect(all.items.map((f) => f.resource.id).sort()).toEqual([SG_ARN, BUCKET_ARN]);
+    });
+
+    it('re-scanning records no duplicates', async () => {
+      const before = await store.listFindings({ kind: ['drift'], limit: 500 });
+      const run = await scan();
+      expect(run.summary?.findings.opened).toBe(0);
+      const after = await store.listFindings({ kind: ['drift'], limit: 500 });
+      expect(after.items.map((f) => f.id).sort()).toEqual(before.items.map((f) => f.id).sort());
+    });
+
+    it('resolves the drift once the resource is put back', async () => {
+      await s3.send(
+        new PutPublicAccessBlockCommand({
+          Bucket: BUCKET,
+          PublicAccessBlockConfiguration: FULL_BLOCK,
+        }),
+      );
+      await scan();
+      expect((await drift(BUCKET_ARN))?.status).toBe('resolved');
+      expect((await drift(SG_ARN))?.status).toBe('open');
+    });
+
+    it('promoting a planned change makes it the baseline and resolves its drift', async () => {
+      const baselines = createBaselineService({ store, clock });
+      const promoted = await baselines.promote(SG_ARN, { actor: 'token:admin' });
+      expect(promoted.findings.resolved).toBe(1);
+      expect(promoted.baselines).toMatchObject([
+        { resourceId: SG_ARN, version: 2, reason: 'promoted' },
+      ]);
+      expect((await drift(SG_ARN))?.status).toBe('resolved');
+      await scan();
+      expect((await drift(SG_ARN))?.status).toBe('resolved');
+      const history = await store.listBaselines({ resourceId: SG_ARN, allVersions: true });
+      expect(history.items.map((b) => [b.version, b.active])).toEqual([
+        [2, true],
+        [1, false],
+      ]);
+    });
+
+    it('a fix the product applies is no drift; what it did not touch still is', async () => {
+      const AUDIT_LOGS = 'arn:aws:s3:::audit-logs';
+      const service = createRemediationService({ store, catalog: createCatalog(), clock });
+      const engine = quickEngine({ store, clients: clientsOf(), catalog: createCatalog() });
+      const versioningFinding = async () => {
+        const found = await store.listFindings({
+          kind: ['recommendation'],
+          text: 'audit-logs',
+          limit: 50,
+        });
+        return found.items.find((f) => f.checkId === 's3-versioning')!;
+      };
+      await engine.start();
+      try {
+        const finding = await versioningFinding();
+        expect(finding).toMatchObject({ status: 'open', remedy: { type: 's3.enable-versioning' } });
+        const { action } = await service.findings.remediate(finding.id, 'token:creator');
+        await actionWhen(store, action.id, (a) => a.plannedAt !== null);
+        await service.approve(action.id, 'token:approver');
+        await service.execute(action.id, 'token:approver');
+        await actionWhen(store, action.id, (a) => a.status === 'completed');
+      } finally {
+        await engine.stop();
+      }
+
+      // Someone also loosens the bucket by hand before the next scan.
+      await s3.send(
+        new PutPublicAccessBlockCommand({
+          Bucket: 'audit-logs',
+          PublicAccessBlockConfiguration: { ...FULL_BLOCK, BlockPublicPolicy: false },
+        }),
+      );
+      await scan();
+      expect((await versioningFinding()).status).toBe('resolved');
+      const [followed] = await store.activeBaselines([AUDIT_LOGS]);
+      expect(followed).toMatchObject({ version: 2, reason: 'remediated' });
+      expect(followed?.config.versioning).toMatchObject({ status: 'Enabled' });
+      expect(followed?.config.publicAccessBlock).toMatchObject({ blockPublicPolicy: true });
+      // The fix's versioning is no drift; the hand-made change is.
+      expect(changesOf(await drift(AUDIT_LOGS)).map((c) => [c.path, c.severity])).toEqual([
+        ['publicAccessBlock.blockPublicPolicy', 'critical'],
+      ]);
+
+      await s3.send(
+        new PutPublicAccessBlockCommand({
+          Bucket: 'audit-logs',
+          PublicAccessBlockConfiguration: FULL_BLOCK,
+        }),
+      );
+      const run = await scan();
+      expect(run.summary?.findings.opened).toBe(0);
+      expect((await drift(AUDIT_LOGS))?.status).toBe('resolved');
+      expect((await store.activeBaselines([AUDIT_LOGS]))[0]?.version).toBe(2);
+    });
+
+    it('refuses to promote an unknown resource and changes nothing', async () => {
+      const baselines = createBaselineService({ store, clock });
+      const before = await store.listBaselines({ allVersions: true, limit: 1000 });
+      const error = await appErrorOf(
+        baselines.promote('arn:aws:s3:::no-such-bucket', { actor: 'token:admin' }),
+      );
+      expect(error.code).toBe('not_found');
+      expect(error.message).toContain('no-such-bucket');
+      expect(await store.listBaselines({ allVersions: true, limit: 1000 })).toEqual(before);
+    });
+  });
+}
