@@ -1,0 +1,89 @@
+/**
+ * Text the databases cannot keep as given. PostgreSQL refuses NUL in text outright, SQLite
+ * keeps it but then compares and searches past it oddly; and a lone UTF-16 surrogate is not
+ * Unicode, so both drivers store U+FFFD instead. Such text is refused where it enters, so
+ * what is stored is always exactly what was sent.
+ */
+export type TextProblem = 'nul' | 'lone_surrogate';
+
+/** A string somewhere in a value that cannot be stored, and where it is. */
+export interface UnstorableText {
+  /** `comment`, `filters.0.value`; empty for the value itself. */
+  path: string;
+  /** The same path as property names and array indexes. */
+  segments: (string | number)[];
+  problem: TextProblem;
+  /** Whether the problem is in a property name rather than a value. */
+  inKey: boolean;
+}
+
+export function textProblem(text: string): TextProblem | undefined {
+  if (text.includes('\u0000')) return 'nul';
+  if (!text.isWellFormed()) return 'lone_surrogate';
+  return undefined;
+}
+
+/** What is wrong, in words a person sending the text can act on. */
+export function describeTextProblem(problem: TextProblem): string {
+  return problem === 'nul'
+    ? 'contains a NUL character (\\u0000), which cannot be stored or searched for; remove it'
+    : 'contains a lone UTF-16 surrogate (such as \\ud800 without its pair), which is not ' +
+        'valid Unicode text; send well-formed text';
+}
+
+/**
+ * The first string (value or property name) in a parsed JSON value that cannot be stored.
+ * Only plain objects and arrays are entered: anything else is not text from a client. A
+ * loop rather than recursion, so no nesting depth can overflow the stack.
+ */
+export function findUnstorableText(value: unknown): UnstorableText | undefined {
+  // Each entry links to its parent, so that the path is built only for the string found.
+  interface Place {
+    value: unknown;
+    segment?: string | number;
+    parent?: Place;
+  }
+  const found = (place: Place, problem: TextProblem, inKey: boolean): UnstorableText => {
+    const segments: (string | number)[] = [];
+    for (let p: Place | undefined = place; p?.segment !== undefined; p = p.parent) {
+      segments.push(p.segment);
+    }
+    segments.reverse();
+    const path = segments.map((s) => (typeof s === 'string' ? printable(s) : s)).join('.');
+    return { path, segments, problem, inKey };
+  };
+  const pending: Place[] = [{ value }];
+  for (let place = pending.pop(); place; place = pending.pop()) {
+    const item = place.value;
+    if (typeof item === 'string') {
+      const problem = textProblem(item);
+      if (problem) return found(place, problem, false);
+    } else if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--) {
+        pending.push({ value: item[i], segment: i, parent: place });
+      }
+    } else if (isPlainObject(item)) {
+      const entries = Object.entries(item);
+      for (const [key] of entries) {
+        const problem = textProblem(key);
+        if (problem) return found({ value: key, segment: key, parent: place }, problem, true);
+      }
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i]!;
+        pending.push({ value: child, segment: key, parent: place });
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A string shown in a message with any unstorable characters escaped. */
+export function printable(text: string): string {
+  return textProblem(text) ? JSON.stringify(text).slice(1, -1) : text;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
