@@ -13,7 +13,7 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /** Fills the actions table directly: 100,000 rows through the store would only time inserts. */
-function fill(file: string, n: number) {
+export function fill(file: string, n: number) {
   const db = new DatabaseSync(file);
   const plan = JSON.stringify({
     before: { encryption: null },

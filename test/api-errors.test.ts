@@ -1,7 +1,9 @@
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { accessFor } from '../src/api/policy.ts';
 import { startApi, suggestion, type ApiHarness } from './helpers/api.ts';
 import { ENCRYPTION_CHECK, prowlerFile } from './helpers/findings.ts';
+import { addUser, browse, login } from './helpers/session.ts';
 
 let api: ApiHarness;
 beforeEach(async () => {
@@ -21,7 +23,11 @@ function expectError(res: { status: number; body: any }, status: number, code: s
 }
 
 async function suggested(): Promise<string> {
-  const res = await api.call('POST', '/api/v1/actions', { body: suggestion('errors-bucket') });
+  // Created by the operator, so the admin may approve it (four-eyes).
+  const res = await api.call('POST', '/api/v1/actions', {
+    as: 'operator',
+    body: suggestion('errors-bucket'),
+  });
   return res.body.action.id as string;
 }
 
@@ -190,6 +196,38 @@ describe('bodies', () => {
   });
 });
 
+describe('bodies over the limit', () => {
+  it('name the request body limit outside imports, and the import limit on an import', async () => {
+    const reason = 'r'.repeat(3 * 1024 * 1024);
+    const sent: [string, string][] = [
+      ['/api/v1/exclusions', JSON.stringify({ scope: 'account', value: '999988887777', reason })],
+      ['/api/v1/actions', JSON.stringify({ ...suggestion('too-big'), title: reason })],
+      ['/api/v1/scans', JSON.stringify({ trigger: reason })],
+    ];
+    for (const [url, raw] of sent) {
+      const res = await api.call('POST', url, { raw, contentType: 'application/json' });
+      expectError(res, 413, 'payload_too_large');
+      expect(res.body.error.message, url).toBe(
+        'the request body is larger than the request body limit of 1 MB',
+      );
+      expect(res.body.error.details).toEqual({ limitBytes: 1024 * 1024 });
+    }
+    expect((await api.call('GET', '/api/v1/exclusions')).body.items).toEqual([]);
+    expect((await api.call('GET', '/api/v1/actions')).body.items).toEqual([]);
+
+    const file = await api.call('POST', '/api/v1/findings/import', {
+      raw: JSON.stringify({ padding: reason }),
+      contentType: 'application/json',
+    });
+    expectError(file, 413, 'payload_too_large');
+    expect(file.body.error.message).toBe(
+      'the file is larger than the import limit of 2 MB; split the file or raise ' +
+        'INFRAUDIT_IMPORT_LIMIT_MB',
+    );
+    expect(file.body.error.details).toEqual({ limitBytes: 2 * 1024 * 1024 });
+  });
+});
+
 describe('query parameters', () => {
   it('every route refuses an unknown query parameter', async () => {
     const id = await suggested();
@@ -197,11 +235,31 @@ describe('query parameters', () => {
       'POST /api/v1/actions': { body: suggestion('query-bucket') },
       'POST /api/v1/actions/{id}/reject': { body: { comment: 'no' } },
       'POST /api/v1/actions/{id}/comments': { body: { text: 'hi' } },
+      'POST /api/v1/actions/bulk': { body: { op: 'approve', ids: ['x'] } },
       'POST /api/v1/findings/import': { raw: '[]' },
+      'POST /api/v1/findings/import/stream': { raw: '[]' },
+      'POST /api/v1/findings/{id}/dismiss': { body: { reason: 'accepted' } },
+      'POST /api/v1/exclusions': { body: { scope: 'account', value: '1', reason: 'lab' } },
       'PUT /api/v1/settings/remediation': { body: { autoExecute: false } },
       'PUT /api/v1/settings/fixes': { body: { rdsApplyImmediately: false } },
+      'PUT /api/v1/settings/checks': { body: { keyRotationDays: 90 } },
+      'POST /api/v1/baselines/promote': { body: { resourceId: 'arn:aws:s3:::query' } },
       'POST /api/v1/tokens': { body: { role: 'viewer', name: 'query' } },
+      'POST /api/v1/alerts/channels': {
+        body: { name: 'query', type: 'slack', url: 'https://hooks.example.test/query' },
+      },
+      'POST /api/v1/alerts/rules': {
+        body: { name: 'query', events: ['approved'], channels: ['query'] },
+      },
+      'POST /api/v1/users': { body: { username: 'query', role: 'viewer' } },
+      'POST /api/v1/session': { body: { username: 'query', password: 'query' } },
+      'POST /api/v1/session/password': {
+        body: { currentPassword: 'query', newPassword: 'a query password' },
+      },
     };
+    // Session routes take a signed-in person, not a token.
+    await addUser(api, 'query-admin', 'admin', 'query admin password');
+    const browser = (await login(api, 'query-admin', 'query admin password')).browser!;
     const doc = (await api.call('GET', '/api/v1/openapi.json', { as: null })).body;
     const routes = Object.entries(doc.paths as Record<string, object>).flatMap(([path, ops]) =>
       Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
@@ -209,9 +267,12 @@ describe('query parameters', () => {
     expect(routes.length).toBeGreaterThan(15);
     for (const route of [...routes, 'GET /api/v1/openapi.json']) {
       const [method, path] = route.split(' ') as [string, string];
-      const url = `${path.replace('{id}', id)}?colour=red`;
+      const url = `${path.replace('{id}', id).replace('{username}', 'query-admin')}?colour=red`;
       const body = method === 'POST' || method === 'PUT' ? { body: {} } : {};
-      const res = await api.call(method, url, { ...body, ...bodies[route] });
+      const res =
+        accessFor(method, path.replace(/\{(\w+)\}/g, ':$1')) === 'session'
+          ? await browse(api, browser, method, url, { ...body, ...bodies[route] })
+          : await api.call(method, url, { ...body, ...bodies[route] });
       expectError(res, 400, 'invalid_input');
       expect(res.body.error.message, route).toContain('"colour"');
       expect(res.body.error.details).toEqual({ where: 'querystring' });

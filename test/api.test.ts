@@ -312,6 +312,9 @@ describe('settings', () => {
       requireApproval: true,
       autoExecute: false,
       rollbackWindowMinutes: 30,
+      allowSelfApproval: false,
+      maxBulkActions: 50,
+      maintenanceWindows: [],
     });
 
     for (const minutes of [4, 121]) {
@@ -343,6 +346,9 @@ describe('settings', () => {
       requireApproval: false,
       autoExecute: false,
       rollbackWindowMinutes: 120,
+      allowSelfApproval: false,
+      maxBulkActions: 50,
+      maintenanceWindows: [],
     });
   });
 });

@@ -169,8 +169,11 @@ describe('tokens list and revoke', () => {
 
     const listed = await cli(['tokens', 'list'], env);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^ID\s+NAME\s+ROLE\s+CREATED\s+STATUS/);
-    const row = new RegExp(`${viewer.info.id}\\s+tv\\s+viewer\\s+\\S+\\s+active`);
+    expect(listed.stdout).toMatch(/^ID\s+NAME\s+ROLE\s+CREATED\s+CREATED BY\s+STATUS/);
+    // Made over the API with the admin token, so that token is its creator.
+    const row = new RegExp(
+      `${viewer.info.id}\\s+tv\\s+viewer\\s+\\S+\\s+token:admin-test\\s+active`,
+    );
     expect(listed.stdout).toMatch(row);
     expect(listed.stdout).not.toContain(viewer.token);
 

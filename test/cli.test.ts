@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/program.ts';
 import { startApi, type ApiHarness } from './helpers/api.ts';
-import { cli } from './helpers/cli.ts';
+import { cli, cliProcess } from './helpers/cli.ts';
 import { ENCRYPTION_CHECK, prowlerFile } from './helpers/findings.ts';
 
 let api: ApiHarness;
@@ -41,7 +41,11 @@ async function actionIds(): Promise<string[]> {
 
 describe('infraudit CLI over the API', () => {
   it('imports findings and lists the actions as a table and as JSON', async () => {
-    const imported = await cli(['findings', 'import', findingsFile], env);
+    // Imported by the operator, so the admin may approve what it creates (four-eyes).
+    const imported = await cli(['findings', 'import', findingsFile], {
+      ...env,
+      INFRAUDIT_TOKEN: api.tokens.operator,
+    });
     expect(imported.stderr).toBe('');
     expect(imported.code).toBe(0);
     expect(imported.stdout).toContain('format: prowler-ocsf');
@@ -170,6 +174,9 @@ describe('infraudit CLI over the API', () => {
       requireApproval: true,
       autoExecute: true,
       rollbackWindowMinutes: 45,
+      allowSelfApproval: false,
+      maxBulkActions: 50,
+      maintenanceWindows: [],
     });
   });
 
@@ -200,6 +207,20 @@ describe('infraudit CLI over the API', () => {
     expect(none.stderr).toContain(path.join(scratch, 'admin-token'));
     expect(none.stderr).not.toContain('Authorization');
   });
+
+  it('ends quietly when the reader closes its output early', async () => {
+    const closed = { closedStdout: true };
+    for (const args of [
+      ['findings', 'list', '-o', 'json'],
+      ['remediation', 'list'],
+      ['iam-policy', '--kubernetes'],
+      ['--help'],
+    ]) {
+      const res = await cliProcess(args, env, closed);
+      expect(res.stderr, args.join(' ')).toBe('');
+      expect(res.code, args.join(' ')).toBe(0);
+    }
+  }, 60_000);
 
   it('has --help for every command', async () => {
     const walk = (command: Command, prefix: string[]): string[][] =>

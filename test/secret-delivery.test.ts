@@ -1,8 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/api/app.ts';
@@ -16,6 +13,7 @@ import type { Store } from '../src/store/store.ts';
 import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
 import { iamDocument, type IamWorld, putState, startIamWorld, userRef } from './helpers/iam.ts';
 import { actionWhen, quickEngine, stopEngineSuite } from './helpers/actions.ts';
+import { databaseText as storedText } from './helpers/databases.ts';
 
 const OLD = 'AKIAOLDKEY0000000001';
 const catalog = createCatalog();
@@ -109,32 +107,7 @@ describe.each(ENGINES)('secret delivery of a key rotation on %s', (engineName) =
   }
 
   /** Every byte the database keeps, as text: the SQLite files, or every PostgreSQL row. */
-  async function databaseText(): Promise<string> {
-    if (engineName === 'sqlite') {
-      const files = await readdir(database.dataDir);
-      const parts = await Promise.all(
-        files.map((f) =>
-          readFile(path.join(database.dataDir, f)).then((b) => b.toString('latin1')),
-        ),
-      );
-      return parts.join('\n');
-    }
-    const client = new pg.Client({ connectionString: database.url });
-    await client.connect();
-    try {
-      const tables = await client.query(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
-      );
-      let text = '';
-      for (const { table_name } of tables.rows) {
-        const rows = await client.query(`SELECT t::text AS row FROM "${table_name}" t`);
-        text += rows.rows.map((r) => r.row).join('\n');
-      }
-      return text;
-    } finally {
-      await client.end();
-    }
-  }
+  const databaseText = () => storedText(database);
 
   it('refuses to execute a rotation without a key to seal the secret to', async () => {
     const id = await approvedRotation('no-key-user');

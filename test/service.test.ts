@@ -185,6 +185,9 @@ describe.each(ENGINES)('on %s', (engine) => {
         requireApproval: true,
         autoExecute: false,
         rollbackWindowMinutes: 30,
+        allowSelfApproval: false,
+        maxBulkActions: 50,
+        maintenanceWindows: [],
       });
     });
   });

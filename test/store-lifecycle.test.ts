@@ -106,7 +106,9 @@ describe.each(ENGINES)('store lifecycle on %s', (engine) => {
     expect(other).toMatchObject({ created: false, action: { id: first.action.id } });
     const notes = (await store.events(first.action.id)).filter((e) => e.type === 'note');
     expect(notes).toHaveLength(1);
-    expect(notes[0]!.comment).toContain('x2');
+    // The note names the finding as people know it; its id stays in the event's data.
+    expect(notes[0]!.comment).toContain(input.source.title);
+    expect(notes[0]!.data).toMatchObject({ finding: { findingId: 'x2' } });
   });
 
   it('creates many actions in one transaction, all or none', async () => {
@@ -264,6 +266,9 @@ describe.each(ENGINES)('store lifecycle on %s', (engine) => {
       requireApproval: true,
       autoExecute: false,
       rollbackWindowMinutes: 30,
+      allowSelfApproval: false,
+      maxBulkActions: 50,
+      maintenanceWindows: [],
     });
     const after = await store.updateSettings(
       { rollbackWindowMinutes: 45, autoExecute: true },

@@ -1,19 +1,15 @@
-import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
+import { sql } from 'kysely';
 import { Migrator, type Migration } from 'kysely/migration';
-import { join } from 'node:path';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SQLITE_FILE } from '../src/store/connect.ts';
 import { migrate } from '../src/store/migrate.ts';
 import * as initial from '../src/store/migrations/001-initial.ts';
 import * as multiStep from '../src/store/migrations/002-multi-step-fixes.ts';
-import { adaptNodeSqlite } from '../src/store/sqlite-adapter.ts';
-import { openSqliteFile } from '../src/store/sqlite-file.ts';
 import type { Store } from '../src/store/store.ts';
 import { startApi, type ApiHarness } from './helpers/api.ts';
 import {
   createTestDatabase,
   ENGINES,
+  kyselyFor,
   storePerSuite,
   type TestDatabase,
 } from './helpers/databases.ts';
@@ -70,7 +66,11 @@ describe.each(ENGINES)('tokens in the store on %s', (engine) => {
     expect(revoked).toMatchObject({ name: 'last-a', revokedBy: 'token:last-b' });
     expect(revoked.revokedAt).toEqual(expect.any(String));
     expect(await store.findToken(a!.token)).toBeUndefined();
-    expect(await store.lookupToken(a!.token)).toEqual(revoked);
+    expect(await store.lookupToken(a!.token)).toEqual({
+      ...revoked,
+      ownerUser: null,
+      ownerDisabledAt: null,
+    });
 
     const last = await appErrorOf(store.revokeToken(b!.info.id, { actor: 'token:x', now: now() }));
     expect(last.code).toBe('conflict');
@@ -118,16 +118,6 @@ async function rawEvents(database: TestDatabase, comment: string) {
   } finally {
     await db.destroy();
   }
-}
-
-function kyselyFor(database: TestDatabase): Kysely<any> {
-  if (database.url) {
-    return new Kysely({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url }) }),
-    });
-  }
-  const file = openSqliteFile(join(database.dataDir, SQLITE_FILE));
-  return new Kysely({ dialect: new SqliteDialect({ database: adaptNodeSqlite(file) }) });
 }
 
 describe.each(ENGINES)('upgrading a database with duplicate token names on %s', (engine) => {
@@ -214,7 +204,16 @@ describe('tokens over the API', () => {
     );
     for (const item of listed.body.items) {
       expect(Object.keys(item).sort()).toEqual(
-        ['createdAt', 'id', 'name', 'revokedAt', 'revokedBy', 'role'].sort(),
+        [
+          'createdAt',
+          'createdBy',
+          'expiresAt',
+          'id',
+          'name',
+          'revokedAt',
+          'revokedBy',
+          'role',
+        ].sort(),
       );
     }
     expect(listed.text).not.toContain(created.body.token);

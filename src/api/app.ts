@@ -5,21 +5,38 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import swagger from '@fastify/swagger';
+import helmet from '@fastify/helmet';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
+import { DEFAULT_AUTH, type AuthConfig } from '../config.ts';
 import { notFound } from '../domain/errors.ts';
+import { createBaselineService } from '../service/baselines.ts';
 import type { RemediationService } from '../service/remediation.ts';
+import type { Scanner } from '../inventory/scan.ts';
 import type { Store } from '../store/store.ts';
-import { authenticate } from './auth.ts';
+import { authenticate, SESSION_COOKIE } from './auth.ts';
 import { clientErrorHandler } from './client-errors.ts';
-import { HttpRefusal, MAX_PARAM_LENGTH, toHttpError } from './errors.ts';
+import { registerConsole, serveConsole } from './console.ts';
+import { policyGuard } from './policy.ts';
+import { HttpRefusal, MAX_PARAM_LENGTH, REQUEST_BODY_LIMIT, toHttpError } from './errors.ts';
+import { idempotency } from './idempotency.ts';
 import { RequestLog } from './request-log.ts';
 import { actionRoutes } from './routes/actions.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { resourceRoutes } from './routes/resources.ts';
+import { scanRoutes } from './routes/scans.ts';
+import { alertRoutes } from './routes/alerts.ts';
+import { baselineRoutes } from './routes/baselines.ts';
 import { findingsRoutes } from './routes/findings.ts';
+import { sessionRoutes } from './routes/session.ts';
+import { whoamiRoutes } from './routes/whoami.ts';
+import { userRoutes } from './routes/users.ts';
+import { opsRoutes } from './routes/ops.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { noQuery, sharedSchemas } from './schemas.ts';
 import { validatorCompiler } from './validation.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan, refuseUnstorableText, tooDeep } from './text-input.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -29,6 +46,18 @@ export interface AppOptions {
   log: Logger;
   /** Largest findings upload, in bytes; 100 MB unless set. */
   importLimitBytes?: number;
+  /** Sign-in sessions and their rate limit; the defaults of config.ts unless set. */
+  auth?: AuthConfig;
+  /** The time sessions and token expiry are judged by. */
+  clock?: () => Date;
+  /** This replica's id for `/metrics` and the probes. */
+  replica?: string;
+  /** True once the server has begun to stop, before the API itself closes. */
+  shuttingDown?: () => boolean;
+  /** For `POST /alerts/channels/:id/test`: the send timeout and the console's address. */
+  alerts?: { timeoutMs: number; publicUrl: () => string };
+  /** Runs the scans `POST /scans` asks for; without it the route answers unsupported. */
+  scanner?: Scanner;
 }
 
 /**
@@ -43,6 +72,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const { status, body } = toHttpError(error, {
       contentType: request.headers['content-type'],
       accepts: schema?.consumes,
+      bodyLimit: request.routeOptions?.bodyLimit,
+      importUpload: request.routeOptions?.config?.importUpload,
     });
     if (status >= 500 && status !== 503) {
       request.log.error({ err: error }, 'request failed with an internal error');
@@ -52,7 +83,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
     logController: new RequestLog(),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: REQUEST_BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error, request, reply) => {
       answer(error, request, reply);
@@ -62,10 +93,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('principal', null);
+  // Before any route exists, so that no route can be registered without an access entry.
+  const guard = policyGuard();
+  app.addHook('onRoute', guard.onRoute);
+  app.decorate('registeredRoutes', guard.routes);
+  const auth = opts.auth ?? DEFAULT_AUTH;
+  const clock = opts.clock ?? (() => new Date());
   for (const schema of sharedSchemas) app.addSchema(schema);
 
   app.setErrorHandler((error, request, reply) => answer(error, request, reply));
-  app.setNotFoundHandler((request) => {
+  app.setNotFoundHandler((request, reply) => {
+    const page = serveConsole(request, reply, API_PREFIX);
+    if (page) return page;
     const route = `${request.method} ${request.url.split('?')[0]}`;
     throw notFound(`no route ${route}; the routes are listed at ${API_PREFIX}/docs`);
   });
@@ -94,8 +133,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if ((body as string).trim() === '') done(null, undefined);
+    else if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) done(tooDeep());
     else parseJson(request, body as string, done);
   });
+  // Before every route's validator: text no database keeps as sent is refused by name.
+  app.addHook('preValidation', refuseUnstorableText);
 
   // Unknown query parameters are refused on every route, not only on those that take some.
   app.addHook('onRoute', (route) => {
@@ -113,9 +155,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         description: 'Approved, reversible remediation of cloud misconfigurations.',
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer' },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+        },
       },
-      security: [{ bearerAuth: [] }],
+      security: [{ bearerAuth: [] }, { sessionCookie: [] }],
     },
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) =>
@@ -123,6 +168,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: `${API_PREFIX}/docs` });
+  await registerConsole(app);
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: contentSecurityPolicy(app.swaggerCSP) },
+    // The API is also called from scripts and the CLI; nothing here is meant to be embedded.
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    frameguard: { action: 'deny' },
+  });
+  // After helmet, so that refusals carry the secure headers too.
+  app.addHook('onRequest', authenticate(opts.store, { auth, clock }));
 
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, () => app.swagger());
   app.get(`${API_PREFIX}/health`, {
@@ -139,10 +193,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     handler: () => ({ status: 'ok', database: opts.store.engine }),
   });
+  await app.register(opsRoutes, {
+    store: opts.store,
+    replica: opts.replica ?? 'local',
+    shuttingDown: () => closing || (opts.shuttingDown?.() ?? false),
+  });
 
   await app.register(
     async (api) => {
-      api.addHook('onRequest', authenticate(opts.store));
       api.addHook('preValidation', async (request) => {
         // A POST without a body means "no options", like `{}`; an upload without one is
         // an empty file, which the importer names as such.
@@ -150,9 +208,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         if (request.body === undefined && body?.type === 'object') request.body = {};
         if (request.body == null && body?.type === 'string') request.body = '';
       });
+      idempotency(api, { store: opts.store, clock });
       await api.register(actionRoutes, { service: opts.service });
+      await api.register(auditRoutes, { store: opts.store });
       await api.register(settingsRoutes, { service: opts.service });
-      await api.register(tokenRoutes, { store: opts.store });
+      await api.register(tokenRoutes, { store: opts.store, clock });
+      await api.register(scanRoutes, { store: opts.store, scanner: opts.scanner, clock });
+      await api.register(resourceRoutes, { store: opts.store });
+      await api.register(baselineRoutes, {
+        baselines: createBaselineService({ store: opts.store, clock }),
+      });
+      await api.register(alertRoutes, { store: opts.store, ...opts.alerts });
+      await api.register(sessionRoutes, { store: opts.store, auth, clock });
+      await api.register(whoamiRoutes);
+      await api.register(userRoutes, { store: opts.store, clock });
       await api.register(findingsRoutes, {
         service: opts.service,
         bodyLimit: opts.importLimitBytes ?? 100 * 1024 * 1024,
@@ -161,4 +230,26 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     { prefix: API_PREFIX },
   );
   return app;
+}
+
+/**
+ * For the console, a Vite build served from this origin: scripts, styles, fonts and API
+ * calls from here only, no inline script, no plugins, no framing. The API docs page adds
+ * the hashes of its own inline script and style. No upgrade-insecure-requests: a
+ * loopback server without TLS must keep working.
+ */
+function contentSecurityPolicy(swagger: { script: string[]; style: string[] }) {
+  return {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'", ...swagger.script],
+    styleSrc: ["'self'", ...swagger.style],
+    imgSrc: ["'self'", 'data:'],
+    fontSrc: ["'self'"],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'self'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+    upgradeInsecureRequests: null,
+  };
 }

@@ -8,6 +8,8 @@ export type ApiErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'headers_too_large'
+  | 'too_many_requests'
+  | 'idempotency_mismatch'
   | 'unavailable'
   | 'internal';
 
@@ -22,6 +24,8 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   unsupported: 422,
+  idempotency_mismatch: 422,
+  too_many_requests: 429,
   headers_too_large: 431,
   internal: 500,
   unavailable: 503,
@@ -45,7 +49,20 @@ export interface ErrorContext {
   contentType?: string | undefined;
   /** The content types the route takes; JSON unless the route says otherwise. */
   accepts?: readonly string[] | undefined;
+  /** The route's body limit in bytes, and whether it is an upload held to the import limit. */
+  bodyLimit?: number | undefined;
+  importUpload?: boolean | undefined;
 }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The body is an uploaded file held to the import limit (INFRAUDIT_IMPORT_LIMIT_MB). */
+    importUpload?: boolean;
+  }
+}
+
+/** Largest request body any route but an import takes. */
+export const REQUEST_BODY_LIMIT = 1024 * 1024;
 
 /** Longest path parameter the router takes; ids are at most this long too. */
 export const MAX_PARAM_LENGTH = 100;
@@ -64,6 +81,16 @@ export interface HttpError {
  * becomes `internal` with a fixed message, so no stack, SQL or secret reaches a client.
  */
 export function toHttpError(error: unknown, context: ErrorContext = {}): HttpError {
+  try {
+    return describe(error, context);
+  } catch {
+    // Describing the error failed too (a value too deep to print, say): the one shape
+    // still holds, and the caller logs the original error as internal.
+    return reply('internal', 'internal error; the server log has the details');
+  }
+}
+
+function describe(error: unknown, context: ErrorContext): HttpError {
   if (error instanceof AppError || error instanceof HttpRefusal) {
     return reply(error.code, error.message, error.details);
   }
@@ -74,11 +101,7 @@ export function toHttpError(error: unknown, context: ErrorContext = {}): HttpErr
     });
   }
   if (fastify?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return reply(
-      'payload_too_large',
-      'the request body is larger than this server accepts; split the file or raise ' +
-        'INFRAUDIT_IMPORT_LIMIT_MB',
-    );
+    return tooLarge(context);
   }
   if (fastify?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     const accepted = [...(context.accepts ?? ['application/json'])];
@@ -113,6 +136,30 @@ export function toHttpError(error: unknown, context: ErrorContext = {}): HttpErr
     });
   }
   return reply('internal', 'internal error; the server log has the details');
+}
+
+/** Only an import names the import limit; every other route has the fixed request limit. */
+function tooLarge(context: ErrorContext): HttpError {
+  const limitBytes = context.bodyLimit ?? REQUEST_BODY_LIMIT;
+  const size = megabytes(limitBytes);
+  if (context.importUpload) {
+    return reply(
+      'payload_too_large',
+      `the file is larger than the import limit of ${size}; split the file or raise ` +
+        'INFRAUDIT_IMPORT_LIMIT_MB',
+      { limitBytes },
+    );
+  }
+  return reply(
+    'payload_too_large',
+    `the request body is larger than the request body limit of ${size}`,
+    { limitBytes },
+  );
+}
+
+function megabytes(bytes: number): string {
+  const mb = bytes / (1024 * 1024);
+  return Number.isInteger(mb) ? `${mb} MB` : `${bytes} bytes`;
 }
 
 function reply(code: ApiErrorCode, message: string, details?: Record<string, unknown>): HttpError {
@@ -153,11 +200,29 @@ function validationMessage(error: Partial<FastifyError>): string {
   if (issue.keyword === 'required') {
     return `${subject} is missing the required field "${String(issue.params?.missingProperty)}"`;
   }
-  const got = issue.data === undefined ? '' : `, got ${preview(issue.data)}`;
+  const got =
+    issue.data === undefined || holdsSecret(field, issue.data)
+      ? ''
+      : `, got ${preview(issue.data)}`;
   return `${subject} ${issue.message ?? 'is invalid'}${got}`;
 }
 
+/** A password (or other secret) sent is never repeated in an answer, whatever is wrong. */
+const SECRET_NAME = /password|secret|(^|\.)token$/i;
+
+function holdsSecret(field: string, data: unknown): boolean {
+  if (SECRET_NAME.test(field)) return true;
+  if (typeof data !== 'object' || data === null) return false;
+  return /"[^"]*(password|secret|token)[^"]*":/i.test(JSON.stringify(data) ?? '');
+}
+
 function preview(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    // Too deep (or circular) to print: the kind of value is still worth saying.
+    text = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : '?';
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

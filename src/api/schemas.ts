@@ -1,4 +1,5 @@
-import { ROLLBACK_WINDOW_MAX, ROLLBACK_WINDOW_MIN } from '../domain/settings.ts';
+import { MAX_WINDOWS } from '../domain/maintenance.ts';
+import { BULK_LIMIT_MAX, ROLLBACK_WINDOW_MAX, ROLLBACK_WINDOW_MIN } from '../domain/settings.ts';
 import { RISKS, ROLES, SEVERITIES, SOURCE_KINDS, STATUSES } from '../domain/status.ts';
 import { SORT_FIELDS } from '../store/store.ts';
 
@@ -157,12 +158,42 @@ export const eventSchema = {
     actionId: nullableStr,
     at: str,
     actor: str,
-    type: { type: 'string', enum: ['transition', 'comment', 'request', 'note'] },
+    type: {
+      type: 'string',
+      enum: [
+        'transition',
+        'comment',
+        'request',
+        'note',
+        'finalize',
+        'window-closing',
+        'finding',
+        'exclusion',
+      ],
+    },
     from: nullableStr,
     to: nullableStr,
     comment: nullableStr,
     data: { type: ['object', 'null'], additionalProperties: true },
   },
+} as const;
+
+const maintenanceWindowBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'schedule', 'timezone'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    account: { type: 'string', minLength: 1, maxLength: 200 },
+    tag: { type: 'string', minLength: 3, maxLength: 400 },
+    schedule: { type: 'string', minLength: 1, maxLength: 200, examples: ['sat,sun 02:00-06:00'] },
+    timezone: { type: 'string', minLength: 1, maxLength: 100, examples: ['Europe/Berlin'] },
+  },
+} as const;
+
+export const maintenanceWindowSchema = {
+  $id: 'MaintenanceWindow',
+  ...maintenanceWindowBody,
 } as const;
 
 export const settingsSchema = {
@@ -172,6 +203,9 @@ export const settingsSchema = {
     requireApproval: { type: 'boolean' },
     autoExecute: { type: 'boolean' },
     rollbackWindowMinutes: { type: 'integer' },
+    allowSelfApproval: { type: 'boolean' },
+    maxBulkActions: { type: 'integer' },
+    maintenanceWindows: { type: 'array', items: { $ref: 'MaintenanceWindow#' } },
   },
 } as const;
 
@@ -226,6 +260,7 @@ export const sharedSchemas = [
   actionSchema,
   actionSummarySchema,
   eventSchema,
+  maintenanceWindowSchema,
   settingsSchema,
   fixOptionsSchema,
   errorSchema,
@@ -244,6 +279,16 @@ export const idParams = {
   properties: { id: { type: 'string', minLength: 1, maxLength: 100 } },
   additionalProperties: false,
 } as const;
+
+/** A page of a listing: its items and the cursor of the next page, null on the last. */
+export const pageSchema = (items: object) =>
+  ({
+    type: 'object',
+    properties: { items: { type: 'array', items }, nextCursor: nullableStr },
+  }) as const;
+
+/** The `cursor` query parameter of a listing: a nextCursor it answered before. */
+export const cursorParam = { type: 'string', maxLength: 500 } as const;
 
 /** The query of a route that takes no query parameters: any is refused. */
 export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
@@ -270,7 +315,7 @@ export const listQuery = {
     sort: { type: 'string', enum: SORT_FIELDS },
     order: { type: 'string', enum: ['asc', 'desc'] },
     limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-    cursor: { type: 'string', maxLength: 500 },
+    cursor: cursorParam,
   },
 } as const;
 
@@ -371,6 +416,38 @@ export const settingsBody = {
       minimum: ROLLBACK_WINDOW_MIN,
       maximum: ROLLBACK_WINDOW_MAX,
     },
+    allowSelfApproval: { type: 'boolean' },
+    maxBulkActions: { type: 'integer', minimum: 1, maximum: BULK_LIMIT_MAX },
+    maintenanceWindows: { type: 'array', maxItems: MAX_WINDOWS, items: maintenanceWindowBody },
+  },
+} as const;
+
+export const bulkBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['op', 'ids'],
+  properties: {
+    op: { type: 'string', enum: ['approve', 'reject'] },
+    ids: {
+      type: 'array',
+      minItems: 1,
+      maxItems: BULK_LIMIT_MAX,
+      items: { type: 'string', minLength: 1, maxLength: 100 },
+    },
+    comment: { type: 'string', maxLength: 10_000 },
+  },
+} as const;
+
+export const bulkResultSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    ok: { type: 'boolean' },
+    status: { type: ['string', 'null'] },
+    error: {
+      type: ['object', 'null'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
   },
 } as const;
 
@@ -381,5 +458,11 @@ export const tokenBody = {
   properties: {
     role: { type: 'string', enum: ROLES },
     name: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.@-]+$' },
+    expiresInMinutes: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 5_256_000,
+      description: 'The token is refused this many minutes after creation; never expires if absent',
+    },
   },
 } as const;

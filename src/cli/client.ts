@@ -1,4 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { inCliTerms, type FlagNames } from './terms.ts';
+
+/** Changes are retried after a lost connection or a gateway's or closing server's answer. */
+const RETRY_DELAYS_MS = [250, 1000];
+const RETRY_STATUSES = new Set([502, 503, 504]);
 
 /** An error answer from the API, or a server that could not be reached. */
 export class ApiError extends Error {
@@ -29,6 +35,14 @@ export interface ApiClient {
   delete<T>(path: string): Promise<T>;
   /** Sends `text` as is, for uploads whose format the server detects. */
   postText<T>(path: string, text: string, contentType: string): Promise<T>;
+  /** Sends the bytes as they are read, for uploads too large to hold. */
+  postStream<T>(path: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<T>;
+  /** Hands a successful answer's body to `sink` as it arrives, for exports of any size. */
+  download(
+    path: string,
+    query: Record<string, string | number | undefined>,
+    sink: (chunk: Uint8Array) => unknown,
+  ): Promise<void>;
 }
 
 export interface ClientOptions {
@@ -49,26 +63,56 @@ export function createApiClient(
   async function send<T>(
     method: string,
     path: string,
-    body?: string,
+    body?: string | AsyncIterable<Uint8Array>,
     contentType?: string,
+    sink?: (chunk: Uint8Array) => unknown,
   ): Promise<T> {
     const url = `${baseUrl}/api/v1${path}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
     if (contentType) headers['content-type'] = contentType;
+    // One key per request this invocation makes, the same on each of its retries, so a
+    // retry after a lost answer is answered from the first attempt instead of acting again.
+    if (method !== 'GET') headers['idempotency-key'] = randomUUID();
+    const streamed = body !== undefined && typeof body !== 'string';
 
-    let response: Response;
-    try {
-      response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const reason = cause?.code ?? cause?.message ?? 'no answer';
-      throw new ApiError(
-        0,
-        'unreachable',
-        `cannot reach the InfraAudit server at ${baseUrl} (${reason}); ` +
-          'start it with `infraudit serve`, or point --server / INFRAUDIT_URL at it',
-      );
+    let response: Response | undefined;
+    for (let attempt = 0; ; attempt++) {
+      // A stream was consumed by the first attempt and cannot be sent again.
+      const mayRetry = !streamed && method !== 'GET' && attempt < RETRY_DELAYS_MS.length;
+      try {
+        response = await fetch(url, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body }),
+          // A streamed body is sent while it is read; fetch requires saying so.
+          ...(streamed ? { duplex: 'half' } : {}),
+        } as RequestInit);
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        const reason = cause?.code ?? cause?.message ?? 'no answer';
+        // Refused outright: nothing reached a server, and no server is there to retry.
+        if (mayRetry && cause?.code !== 'ECONNREFUSED') {
+          await sleep(RETRY_DELAYS_MS[attempt]!);
+          continue;
+        }
+        throw new ApiError(
+          0,
+          'unreachable',
+          `cannot reach the InfraAudit server at ${baseUrl} (${reason}); ` +
+            'start it with `infraudit serve`, or point --server / INFRAUDIT_URL at it',
+        );
+      }
+      if (mayRetry && RETRY_STATUSES.has(response.status)) {
+        await response.body?.cancel();
+        await sleep(RETRY_DELAYS_MS[attempt]!);
+        continue;
+      }
+      break;
+    }
+    if (sink && response.ok && response.body) {
+      for await (const chunk of response.body) await sink(chunk);
+      return undefined as T;
     }
     const text = await response.text();
     const parsed = parseJson(text);
@@ -86,20 +130,24 @@ export function createApiClient(
     return parsed as T;
   }
 
+  const withQuery = (path: string, query?: Record<string, string | number | undefined>) => {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== '') params.set(key, String(value));
+    }
+    return params.size > 0 ? `${path}?${params}` : path;
+  };
+
   return {
     baseUrl,
-    get(path, query) {
-      const params = new URLSearchParams();
-      for (const [key, value] of Object.entries(query ?? {})) {
-        if (value !== undefined && value !== '') params.set(key, String(value));
-      }
-      const search = params.size > 0 ? `?${params}` : '';
-      return send('GET', `${path}${search}`);
-    },
+    get: (path, query) => send('GET', withQuery(path, query)),
+    download: (path, query, sink) =>
+      send('GET', withQuery(path, query), undefined, undefined, sink),
     post: (path, body) => send('POST', path, JSON.stringify(body ?? {}), 'application/json'),
     put: (path, body) => send('PUT', path, JSON.stringify(body), 'application/json'),
     delete: (path) => send('DELETE', path),
     postText: (path, text, contentType) => send('POST', path, text, contentType),
+    postStream: (path, body, contentType) => send('POST', path, body, contentType),
   };
 }
 

@@ -17,6 +17,12 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
+/** A table of one page, with the option that lists the next page when there is one. */
+export function pageTable(header: string[], rows: string[][], nextCursor: string | null): string {
+  const out = table(header, rows);
+  return nextCursor ? `${out}more: --cursor ${nextCursor}\n` : out;
+}
+
 export function formatActionList(page: Page<ActionSummary>): string {
   if (page.items.length === 0) return 'no actions match\n';
   const rows = page.items.map((a) => [
@@ -27,8 +33,11 @@ export function formatActionList(page: Page<ActionSummary>): string {
     a.source.kind,
     a.resource.name || a.resource.id,
   ]);
-  const out = table(['ID', 'STATUS', 'SEVERITY', 'TYPE', 'SOURCE', 'RESOURCE'], rows);
-  return page.nextCursor ? `${out}more: --cursor ${page.nextCursor}\n` : out;
+  return pageTable(
+    ['ID', 'STATUS', 'SEVERITY', 'TYPE', 'SOURCE', 'RESOURCE'],
+    rows,
+    page.nextCursor,
+  );
 }
 
 /** One line saying where an action stands, after a command changed it. */
@@ -112,11 +121,16 @@ export function formatImport(result: ImportResult): string {
   const names = Object.keys(result.counts) as (keyof ImportResult['counts'])[];
   const header = names.map((name) => (name === 'total' ? 'FINDINGS' : name.toUpperCase()));
   const values = names.map((name) => String(result.counts[name]));
-  return `format: ${result.format}\n${table(header, [values])}`;
+  const stored = result.findings
+    ? `stored findings: ${Object.entries(result.findings)
+        .map(([name, n]) => `${n} ${name}`)
+        .join(', ')}\n`
+    : '';
+  return `format: ${result.format}\n${table(header, [values])}${stored}`;
 }
 
 /** Any flat group of settings, one row each; lists are comma-separated. */
-export function formatSettings(settings: RemediationSettings | FixOptions): string {
+export function formatSettings(settings: RemediationSettings | FixOptions | object): string {
   return table(
     ['SETTING', 'VALUE'],
     Object.entries(settings).map(([key, value]) => [
@@ -124,4 +138,21 @@ export function formatSettings(settings: RemediationSettings | FixOptions): stri
       Array.isArray(value) ? value.join(',') : String(value),
     ]),
   );
+}
+
+/**
+ * A reader that stops early (`| head`) closes the pipe: the rest of the output has nowhere
+ * to go, so the process ends quietly, as Unix tools do, instead of dying of an unhandled
+ * EPIPE. Any other stream failure is left to surface.
+ */
+export function endQuietlyWhenOutputCloses(
+  streams: NodeJS.EventEmitter[],
+  exit: (code: number) => void,
+): void {
+  for (const stream of streams) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      exit(0);
+    });
+  }
 }

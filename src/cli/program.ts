@@ -1,13 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CommandFailed, createContext, UsageError, type Io } from './context.ts';
+import { registerBaseline } from './commands/baseline.ts';
 import { registerFindings } from './commands/findings.ts';
 import { registerRemediation } from './commands/remediation.ts';
 import { registerSandbox } from './commands/sandbox.ts';
+import { registerResources } from './commands/resources.ts';
+import { registerScan } from './commands/scan.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSettings } from './commands/settings.ts';
 import { registerIamPolicy } from './commands/iam-policy.ts';
+import { registerAlerts } from './commands/alerts.ts';
+import { registerAudit } from './commands/audit.ts';
 import { registerTokens } from './commands/tokens.ts';
+import { registerUsers } from './commands/users.ts';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -43,9 +49,15 @@ export function buildProgram(io: Io): Command {
   const ctx = createContext(io, program);
   registerServe(program, ctx);
   registerFindings(program, ctx);
+  registerBaseline(program, ctx);
+  registerScan(program, ctx);
+  registerResources(program, ctx);
   registerRemediation(program, ctx);
   registerSettings(program, ctx);
   registerTokens(program, ctx);
+  registerAudit(program, ctx);
+  registerAlerts(program, ctx);
+  registerUsers(program, ctx);
   registerSandbox(program, ctx);
   registerIamPolicy(program, ctx);
   return program;

@@ -1,9 +1,11 @@
 import type { FixOptions } from './fix-options.ts';
 import type { Risk, Severity, SourceKind, Status } from './status.ts';
 
+export const PROVIDERS = ['aws', 'kubernetes'] as const;
+
 /** The cloud resource an action changes. `id` is the ARN (or the provider's own id). */
 export interface ResourceRef {
-  provider: 'aws' | 'kubernetes';
+  provider: (typeof PROVIDERS)[number];
   account: string;
   region: string;
   /** The Security Hub resource type, e.g. `AwsS3Bucket`. */
@@ -154,7 +156,23 @@ export type ActionSummary = Pick<
   | 'version'
 >;
 
-export type EventType = 'transition' | 'comment' | 'request' | 'note' | 'settings' | 'finalize';
+/** Every type of audit log entry; `GET /audit?type=` refuses any other. */
+export const EVENT_TYPES = [
+  'transition',
+  'comment',
+  'request',
+  'note',
+  'settings',
+  'finalize',
+  'finding',
+  'exclusion',
+  'baseline',
+  'window-closing',
+  'alerts',
+  'token',
+  'user',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 
 /** One entry of an action's audit trail. */
 export interface AuditEvent {

@@ -1,4 +1,5 @@
 import { invalidInput } from './errors.ts';
+import { type MaintenanceWindow, parseMaintenanceWindows } from './maintenance.ts';
 
 export interface RemediationSettings {
   /** New actions wait for an admin's approval before they can run. */
@@ -7,12 +8,24 @@ export interface RemediationSettings {
   autoExecute: boolean;
   /** How long after completion a rollback is allowed. */
   rollbackWindowMinutes: number;
+  /**
+   * Lets the person who created an action approve it too (four-eyes relaxed), for
+   * installs with a single admin. Every self-approval is marked in the audit log.
+   */
+  allowSelfApproval: boolean;
+  /** The most actions one bulk approve or reject may name: the blast radius of one click. */
+  maxBulkActions: number;
+  /** Weekly windows outside which approved executions wait; see maintenance.ts. */
+  maintenanceWindows: MaintenanceWindow[];
 }
 
 export const DEFAULT_SETTINGS: RemediationSettings = Object.freeze({
   requireApproval: true,
   autoExecute: false,
   rollbackWindowMinutes: 30,
+  allowSelfApproval: false,
+  maxBulkActions: 50,
+  maintenanceWindows: [],
 });
 
 export const ROLLBACK_WINDOW_MIN = 5;
@@ -35,10 +48,14 @@ export function parseSettingsPatch(input: unknown): Partial<RemediationSettings>
     }
     if (key === 'rollbackWindowMinutes') {
       patch.rollbackWindowMinutes = parseWindow(value);
+    } else if (key === 'maxBulkActions') {
+      patch.maxBulkActions = parseBulkLimit(value);
+    } else if (key === 'maintenanceWindows') {
+      patch.maintenanceWindows = parseMaintenanceWindows(value);
     } else if (typeof value !== 'boolean') {
       throw invalidInput(`setting "${key}" must be true or false, got ${JSON.stringify(value)}`);
     } else {
-      patch[key as 'requireApproval' | 'autoExecute'] = value;
+      patch[key as 'requireApproval' | 'autoExecute' | 'allowSelfApproval'] = value;
     }
   }
   if (Object.keys(patch).length === 0) {
@@ -61,6 +78,23 @@ function parseWindow(value: unknown): number {
     );
   }
   return value;
+}
+
+export const BULK_LIMIT_MAX = 500;
+
+function parseBulkLimit(value: unknown): number {
+  if (
+    typeof value === 'number' &&
+    Number.isInteger(value) &&
+    value >= 1 &&
+    value <= BULK_LIMIT_MAX
+  ) {
+    return value;
+  }
+  throw invalidInput(
+    `maxBulkActions must be a whole number from 1 to ${BULK_LIMIT_MAX}, got ${JSON.stringify(value)}`,
+    { setting: 'maxBulkActions', min: 1, max: BULK_LIMIT_MAX },
+  );
 }
 
 /** The instant after which a rollback is refused, fixed when the action completes. */

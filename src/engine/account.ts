@@ -6,19 +6,24 @@ import { engineError, toActionError } from './cloud-error.ts';
 const IDENTITY_TTL_MS = 5 * 60_000;
 
 /**
- * Checks that the credentials the engine holds act in the account an action names, so a
- * finding for one account never changes a same-named resource in another. The caller's
- * identity is asked of STS once per region and kept for a few minutes.
+ * Checks that the credentials the engine picked for an action act in the account it names,
+ * so a finding for one account never changes a same-named resource in another. The
+ * caller's identity is asked of STS once per account and region and kept for a few minutes.
  */
-export function createAccountGuard(clients: CloudClients, clock: () => Date) {
+export function createAccountGuard(
+  clientsFor: CloudClients | ((resource: ResourceRef) => CloudClients),
+  clock: () => Date,
+) {
   const known = new Map<string, { account: string; at: number }>();
 
-  async function callerAccount(region: string): Promise<string> {
-    const cached = known.get(region);
+  async function callerAccount(resource: ResourceRef): Promise<string> {
+    const key = `${resource.account}|${resource.region}`;
+    const cached = known.get(key);
     if (cached && clock().getTime() - cached.at < IDENTITY_TTL_MS) return cached.account;
-    const identity = await clients.sts(region).send(new GetCallerIdentityCommand({}));
+    const clients = typeof clientsFor === 'function' ? clientsFor(resource) : clientsFor;
+    const identity = await clients.sts(resource.region).send(new GetCallerIdentityCommand({}));
     const account = identity.Account ?? '';
-    known.set(region, { account, at: clock().getTime() });
+    known.set(key, { account, at: clock().getTime() });
     return account;
   }
 
@@ -27,7 +32,7 @@ export function createAccountGuard(clients: CloudClients, clock: () => Date) {
     if (resource.provider !== 'aws' || !resource.account) return null;
     let account: string;
     try {
-      account = await callerAccount(resource.region);
+      account = await callerAccount(resource);
     } catch (error) {
       return {
         ...toActionError(error, clock()),

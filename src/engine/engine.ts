@@ -1,22 +1,30 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Action, ActionError } from '../domain/action.ts';
+import type { Action, ActionError, ResourceRef } from '../domain/action.ts';
 import type { FixOptions } from '../domain/fix-options.ts';
 import { AppError, conflict } from '../domain/errors.ts';
 import type { Catalog } from '../catalog/index.ts';
 import type { CloudClients } from '../cloud/clients.ts';
 import type { Store } from '../store/store.ts';
+import { metrics } from '../metrics/metrics.ts';
+import type { ExecutionLimits } from '../store/claims.ts';
 import { createAccountGuard } from './account.ts';
 import { engineError, toActionError } from './cloud-error.ts';
 import { planFor } from './plan.ts';
 import { fixContext, inputOf, contextWithoutLease } from './fix-context.ts';
 import { settle } from './recover.ts';
+import { createCloudLimiter, Halted, type CloudLimits } from './limits.ts';
 import { execute, rollback, type RunContext } from './run-action.ts';
 
 export interface EngineOptions {
   store: Store;
   clients: CloudClients;
+  /**
+   * The clients acting for a resource's AWS account or kube context (from the accounts
+   * file); `clients` for every action when omitted.
+   */
+  accountClients?: (resource: ResourceRef) => CloudClients;
   catalog: Catalog;
   log: Logger;
   /** Actions run at once by this engine. */
@@ -29,32 +37,71 @@ export interface EngineOptions {
   owner?: string;
   /** How often closed rollback windows are checked for a finalize step. */
   finalizeEveryMs?: number;
+  /** Per-account, per-service limits on the cloud calls fixes make. */
+  cloudLimits?: CloudLimits;
+  /** Hourly limits on executions started, counted across every replica. */
+  executionLimits?: ExecutionLimits;
 }
 
 export interface Engine {
   readonly owner: string;
   /** Settles what an earlier run left behind, then keeps taking work until stopped. */
   start(): Promise<void>;
-  /** Stops taking work and waits for running actions to finish. */
-  stop(): Promise<void>;
+  /**
+   * Stops taking work and waits for running actions to finish; with `graceMs`, waits that
+   * long at most, then stops all cloud calls and hands the unfinished actions back by
+   * releasing their leases, so another replica settles them on its next sweep.
+   */
+  stop(opts?: { graceMs?: number }): Promise<void>;
   /** A hint that work was requested; the engine polls anyway. */
   wake(): void;
   /** Resolves once nothing is running, requested or waiting for its plan. */
   idle(): Promise<void>;
 }
 
+const isRunning = (status: string | undefined) =>
+  status === 'executing' || status === 'rolling_back';
+
+/** How long stop() waits, after the hand-back, for the aborted work to unwind. */
+const UNWIND_MS = 2_000;
+
 export function createEngine(opts: EngineOptions): Engine {
-  const { store, catalog, log } = opts;
+  const { catalog, log } = opts;
   const concurrency = opts.concurrency ?? 4;
   const pollMs = opts.pollMs ?? 1000;
   const leaseMs = opts.leaseMs ?? 30_000;
   const clock = opts.clock ?? (() => new Date());
   const owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
-  const guard = createAccountGuard(opts.clients, clock);
+  const clientsOf = (resource: ResourceRef): CloudClients =>
+    resource.account && opts.accountClients ? opts.accountClients(resource) : opts.clients;
+  const limiter = createCloudLimiter(opts.cloudLimits);
+  // The identity check goes through the limiter too, so a hand-back aborts it as well.
+  const guard = createAccountGuard(
+    (resource) => limiter.clientsFor(clientsOf(resource), resource),
+    clock,
+  );
+  const executionLimits = opts.executionLimits ?? {};
+  metrics.executionsPerHourLimit.set({ scope: 'all' }, executionLimits.maxExecutionsPerHour ?? 0);
+  metrics.executionsPerHourLimit.set(
+    { scope: 'account' },
+    executionLimits.maxExecutionsPerHourPerAccount ?? 0,
+  );
+  const heartbeats = new Set<NodeJS.Timeout>();
   const running = new Set<Promise<void>>();
   const planning = new Set<string>();
   let stopped = true;
+  let handedBack = false;
+  // Once the work is handed back another replica owns it, and this store may be closing:
+  // every engine path (a fix's checkpoint, a failure record, a plan) is refused from then on.
+  const store = new Proxy(opts.store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) =>
+        handedBack ? Promise.reject(new Halted()) : value.apply(target, args);
+    },
+  });
   let loop: Promise<void> | undefined;
   let wakeUp: (() => void) | undefined;
   let lastSweep = 0;
@@ -65,14 +112,21 @@ export function createEngine(opts: EngineOptions): Engine {
   // store is asked for unplanned ones only then, not after every finished action.
   let planCheck = true;
 
-  // A finished task wakes the loop only once a quarter of the slots are free, so one
-  // pass of store queries refills several slots instead of one each.
-  const refillAt = Math.floor(concurrency * 0.75);
-  const track = (work: Promise<void>) => {
+  // A finished task wakes the loop at once: a slot left idle until others free up costs
+  // more throughput than the extra claim query. One that finishes while a pass runs is
+  // remembered, so the loop goes round again instead of sleeping until the next poll.
+  let freed = false;
+  const track = (task: Promise<void>) => {
+    const work = task.catch((error) =>
+      handedBack
+        ? log.info({ err: error }, 'stopped after handing work back at shutdown')
+        : log.error({ err: error }, 'engine task failed unexpectedly'),
+    );
     running.add(work);
     void work.finally(() => {
       running.delete(work);
-      if (running.size <= refillAt) wakeUp?.();
+      freed = true;
+      wakeUp?.();
     });
   };
 
@@ -80,7 +134,8 @@ export function createEngine(opts: EngineOptions): Engine {
     const fix = catalog.get(action.type);
     if (!fix) return undefined;
     const input = await inputOf(action, () => store.getFixOptions());
-    const ctx = fixContext({ action, input, clients: opts.clients, log: fixLog, store, owner });
+    const clients = limiter.clientsFor(clientsOf(action.resource), action.resource);
+    const ctx = fixContext({ action, input, clients, log: fixLog, store, owner });
     const fence = async () => {
       if (!(await store.renewLease(action.id, owner, clock(), leaseMs))) {
         throw conflict(`lost the lease on action ${action.id}; another engine has taken it over`);
@@ -97,15 +152,28 @@ export function createEngine(opts: EngineOptions): Engine {
       type: action.type,
     });
     const started = Date.now();
-    const heartbeat = setInterval(
+    // A renewal that reaches the database just after this engine settled the action finds
+    // no lease to renew: only a lease another engine holds now is a loss worth reporting.
+    let over = false;
+    const lost = async () => {
+      if (over) return false;
+      const now = await store.getAction(action.id);
+      // The renewal names this owner, so an action still running is held by another.
+      return !over && isRunning(now?.status);
+    };
+    const heartbeat: NodeJS.Timeout = setInterval(
       () => {
-        store.renewLease(action.id, owner, clock(), leaseMs).then(
-          (held) => held || actionLog.error('lost the lease on a running action'),
-          (error) => actionLog.error({ err: error }, 'could not renew the lease'),
-        );
+        store
+          .renewLease(action.id, owner, clock(), leaseMs)
+          .then(async (held) => held || !(await lost()))
+          .then(
+            (fine) => fine || actionLog.error('lost the lease on a running action'),
+            (error) => actionLog.error({ err: error }, 'could not renew the lease'),
+          );
       },
       Math.max(50, Math.floor(leaseMs / 3)),
     );
+    heartbeats.add(heartbeat);
     try {
       const run = await runContext(action, actionLog);
       const refused = run
@@ -113,19 +181,29 @@ export function createEngine(opts: EngineOptions): Engine {
         : engineError('unsupported', `no fix of type ${action.type} in this catalog`, clock());
       const settled = run && !refused ? await work(run, action) : await giveUp(action, refused!);
       const durationMs = Date.now() - started;
+      const histogram =
+        action.status === 'rolling_back' ? metrics.rollbackSeconds : metrics.executionSeconds;
+      histogram.observe({ type: action.type, status: settled.status }, durationMs / 1000);
       const level = settled.status === 'failed' || settled.error ? 'warn' : 'info';
       actionLog[level](
         { status: settled.status, error: settled.error, durationMs },
         'action settled',
       );
     } catch (error) {
-      if (error instanceof AppError && error.code === 'conflict') {
+      if (handedBack) {
+        // Whatever failed after the hand-back (a refused call, a closed pool) is moot: the
+        // action belongs to whichever replica settles it now.
+        actionLog.info({ err: error }, 'stopped after handing the action back at shutdown');
+      } else if (error instanceof AppError && error.code === 'conflict') {
+        metrics.leasesLost.inc();
         actionLog.warn({ err: error }, 'another engine took this action over; stopped');
       } else {
         actionLog.error({ err: error }, 'action run failed unexpectedly');
       }
     } finally {
+      over = true;
       clearInterval(heartbeat);
+      heartbeats.delete(heartbeat);
     }
   }
 
@@ -160,12 +238,15 @@ export function createEngine(opts: EngineOptions): Engine {
       type: action.type,
     });
     const input = await inputOf(action, () => store.getFixOptions());
-    const ctx = contextWithoutLease(opts.clients, actionLog, input);
+    const clients = limiter.clientsFor(clientsOf(action.resource), action.resource);
+    const ctx = contextWithoutLease(clients, actionLog, input);
     let comment: string;
     try {
       comment = await fix.finalize(ctx, action.resource, action.snapshot.state);
+      metrics.finalizeSteps.inc({ outcome: 'done' });
       actionLog.info({ message: comment }, 'final step done');
     } catch (error) {
+      metrics.finalizeSteps.inc({ outcome: 'failed' });
       const recorded = toActionError(error, clock());
       comment = `the final step failed: ${recorded.message}`;
       actionLog.warn({ error: recorded }, 'final step failed');
@@ -186,7 +267,8 @@ export function createEngine(opts: EngineOptions): Engine {
       plan = { ...action.plan, error };
     } else {
       const input = { params: action.params, options };
-      const ctx = contextWithoutLease(opts.clients, log, input);
+      const clients = limiter.clientsFor(clientsOf(action.resource), action.resource);
+      const ctx = contextWithoutLease(clients, log, input);
       const refused = await guard(action.resource);
       try {
         plan = refused
@@ -207,13 +289,19 @@ export function createEngine(opts: EngineOptions): Engine {
       for (const action of await store.stranded(clock())) {
         if (running.size >= concurrency) break;
         if (!(await store.takeOver(action.id, action.version, owner, clock(), leaseMs))) continue;
+        metrics.leaseExpiries.inc();
         found = true;
         track(runClaimed(action, settle));
       }
     }
     const free = concurrency - running.size;
     if (free > 0) {
-      const claimed = await store.claim(owner, { now: clock(), leaseMs, limit: free });
+      const claimed = await store.claim(owner, {
+        now: clock(),
+        leaseMs,
+        limit: free,
+        ...executionLimits,
+      });
       for (const action of claimed) {
         found = true;
         track(runClaimed(action, action.status === 'rolling_back' ? rollback : execute));
@@ -243,7 +331,12 @@ export function createEngine(opts: EngineOptions): Engine {
         planning.add(action.id);
         track(
           planOne(action, options!)
-            .catch((error) => log.error({ err: error, actionId: action.id }, 'planning failed'))
+            .catch((error) =>
+              log[handedBack ? 'info' : 'error'](
+                { err: error, actionId: action.id },
+                'planning failed',
+              ),
+            )
             .finally(() => planning.delete(action.id)),
         );
       }
@@ -253,6 +346,7 @@ export function createEngine(opts: EngineOptions): Engine {
 
   async function run() {
     while (!stopped) {
+      freed = false;
       let found = false;
       try {
         found = await tick();
@@ -261,7 +355,7 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       const idle = !found && running.size === 0 && !planCheck;
       if (idle) for (const resolve of idleWaiters.splice(0)) resolve();
-      if (found && running.size < concurrency) continue;
+      if ((found || freed) && running.size < concurrency) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           planCheck = true;
@@ -285,11 +379,44 @@ export function createEngine(opts: EngineOptions): Engine {
       log.info({ owner, concurrency, leaseMs }, 'engine started');
       loop = run();
     },
-    async stop() {
+    async stop(stopOpts = {}) {
       stopped = true;
       wakeUp?.();
       await loop;
-      await Promise.allSettled([...running]);
+      const finished = Promise.allSettled([...running]).then(() => true);
+      const { graceMs } = stopOpts;
+      let grace: NodeJS.Timeout | undefined;
+      const done =
+        graceMs === undefined
+          ? await finished
+          : await Promise.race([
+              finished,
+              new Promise<false>((resolve) => (grace = setTimeout(() => resolve(false), graceMs))),
+            ]);
+      clearTimeout(grace);
+      if (!done) {
+        // Past the grace period: no more cloud calls, no more heartbeats, and the leases
+        // go back to the database, where another replica's sweep finds them at once.
+        handedBack = true;
+        limiter.halt();
+        for (const heartbeat of heartbeats) clearInterval(heartbeat);
+        const released = await opts.store.releaseLeases(owner);
+        metrics.leasesHandedBack.inc(released.length);
+        log.warn(
+          { owner, actionIds: released },
+          'running work did not finish within the grace period; handed it back',
+        );
+        // The aborted calls and refused writes unwind the running work at once; waiting for
+        // it keeps its last steps from reaching a store that is closed next. Work stuck
+        // on something no abort reaches is left behind rather than holding the shutdown.
+        let unwind: NodeJS.Timeout | undefined;
+        const unwound = await Promise.race([
+          Promise.allSettled([...running]).then(() => true),
+          new Promise<false>((resolve) => (unwind = setTimeout(() => resolve(false), UNWIND_MS))),
+        ]);
+        clearTimeout(unwind);
+        if (!unwound) log.warn({ owner }, 'some handed-back work did not stop; leaving it');
+      }
       for (const resolve of idleWaiters.splice(0)) resolve();
       log.info({ owner }, 'engine stopped');
     },

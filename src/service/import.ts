@@ -1,10 +1,22 @@
 import type { Catalog } from '../catalog/index.ts';
 import type { Fix } from '../catalog/fix.ts';
-import { AppError } from '../domain/errors.ts';
-import type { NormalizedFinding } from '../domain/finding.ts';
-import { parseFindingsFile } from '../findings/import.ts';
+import { AppError, invalidInput } from '../domain/errors.ts';
+import type { FindingReport, NormalizedFinding, ReportResult } from '../domain/finding.ts';
+import {
+  detectLayout,
+  parseFindingsFile,
+  READERS,
+  refuseUnstorableText,
+  type FindingsFormat,
+  type ReadFinding,
+} from '../findings/import.ts';
+import { locatePath, locateSyntaxError } from '../findings/json-text.ts';
+import { type ArrayElement, JsonArraySplitter } from '../findings/json-stream.ts';
 import { fixRequestFor } from '../findings/mapping.ts';
+import { reportFor } from '../findings/report.ts';
+import { formatPath, ShapeError } from '../findings/shape.ts';
 import { type FindingsSummary, summarize } from '../findings/summary.ts';
+import { describeTextProblem, findUnstorableText, printable } from '../domain/text.ts';
 import type { NewAction, Store } from '../store/store.ts';
 import { newAction } from './new-action.ts';
 
@@ -16,10 +28,23 @@ export interface ImportCounts extends FindingsSummary {
   linked: number;
 }
 
+/** What happened to the stored findings: see `FindingStore.reportFindings`. */
+export type StoredCounts = Omit<ReportResult, 'findingIds'>;
+
 export interface ImportResult {
   format: string;
   counts: ImportCounts;
+  findings: StoredCounts;
+  /** How many transactions the import was stored in (see IMPORT_BATCH). */
+  batches: number;
   actions: { id: string; type: string; created: boolean }[];
+}
+
+export interface ImportProgress {
+  /** Findings read so far. */
+  findings: number;
+  /** Bytes of the file read so far. */
+  bytes: number;
 }
 
 export interface ImportDeps {
@@ -29,10 +54,22 @@ export interface ImportDeps {
   actor: string;
   /** The kubeconfig context Kubernetes findings belong to; `default` when not given. */
   kubeContext?: string;
+  /** Findings per transaction; IMPORT_BATCH unless set. */
+  batchSize?: number;
+  /** Told after each stored batch. */
+  onProgress?: (progress: ImportProgress) => void;
 }
 
 /**
- * Turns a findings file into actions. The whole file is parsed and mapped before the
+ * Findings stored per transaction. A file of up to this many is all or nothing; a larger
+ * one is stored batch by batch, each batch whole or not at all. Re-importing a file after
+ * a failure is safe: findings are deduplicated by origin and key, actions by fix and
+ * resource, so the batches already stored are only updated.
+ */
+export const IMPORT_BATCH = 1000;
+
+/**
+ * Imports a findings file held as text. The whole file is parsed and mapped before the
  * first write, so a file that is malformed anywhere records nothing.
  */
 export async function importFindings(text: string, deps: ImportDeps): Promise<ImportResult> {
@@ -40,41 +77,285 @@ export async function importFindings(text: string, deps: ImportDeps): Promise<Im
     text,
     deps.kubeContext ? { kubeContext: deps.kubeContext } : undefined,
   );
-  const fixes = new Map<NormalizedFinding, SupportedFix>();
-  const summary = summarize(findings, (finding) => {
-    const supported = supportedFix(deps.catalog, finding);
-    if (supported) fixes.set(finding, supported);
-    return supported?.fix.type;
-  });
+  const writer = new BatchWriter(deps);
+  const prepared = findings.map((finding, index) => writer.prepare(finding, index));
+  for (const item of prepared) await writer.add(item, text.length);
+  return writer.finish(format, text.length);
+}
 
-  const planned: NewAction[] = [];
-  for (const [index, finding] of findings.entries()) {
-    const supported = fixes.get(finding);
-    if (finding.status !== 'failed' || !supported) continue;
-    const { fix, params } = supported;
-    try {
-      planned.push(newAction(fix, finding.resource, finding.source, finding.severity, params));
-    } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      // One unusable finding refuses the whole file, so an import is all or nothing.
-      throw new AppError(
-        error.code,
-        `finding ${index + 1} (${finding.source.findingId}): ${error.message}`,
-        { ...error.details, finding: index + 1, findingId: finding.source.findingId },
-      );
+export interface StreamOptions {
+  /** Largest document that is not a top-level array, which must be read whole. */
+  limitBytes: number;
+  /** The error for a document over `limitBytes`. */
+  tooLarge: (limitBytes: number) => Error;
+}
+
+/**
+ * Imports a findings file as it arrives. A top-level array (Prowler JSON-OCSF, ASFF as a
+ * bare array) is read one finding at a time and stored batch by batch, so memory stays
+ * flat whatever the file's size; anything else (the ASFF envelope, Kubernetes reports,
+ * YAML) is read whole, up to `limitBytes`, and imported as text.
+ */
+export async function importFindingsStream(
+  source: AsyncIterable<Buffer | string>,
+  deps: ImportDeps,
+  opts: StreamOptions,
+): Promise<ImportResult> {
+  const iterator = source[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let first: number | undefined;
+  let bytes = 0;
+  while (first === undefined) {
+    const next = await iterator.next();
+    if (next.done) break;
+    const chunk = toBuffer(next.value);
+    head.push(chunk);
+    bytes += chunk.length;
+    if (bytes > opts.limitBytes) throw opts.tooLarge(opts.limitBytes);
+    first = firstSignificant(chunk, head.length === 1);
+  }
+  const rest = { [Symbol.asyncIterator]: () => iterator };
+  if (first !== OPEN_BRACKET) {
+    const chunks = head;
+    for await (const value of rest) {
+      const chunk = toBuffer(value);
+      bytes += chunk.length;
+      if (bytes > opts.limitBytes) throw opts.tooLarge(opts.limitBytes);
+      chunks.push(chunk);
     }
+    if (bytes > opts.limitBytes) throw opts.tooLarge(opts.limitBytes);
+    return importFindings(Buffer.concat(chunks).toString('utf8'), deps);
   }
 
-  const results = await deps.store.createActions(planned, {
-    actor: deps.actor,
-    now: deps.now,
-  });
-  const created = results.filter((r) => r.created).length;
-  return {
-    format,
-    counts: { ...summary, created, linked: results.length - created },
-    actions: results.map(({ action, created }) => ({ id: action.id, type: action.type, created })),
+  const splitter = new JsonArraySplitter();
+  const writer = new BatchWriter(deps);
+  let format: FindingsFormat = 'prowler-ocsf';
+  let read: ReadFinding | undefined;
+  const take = async (elements: ArrayElement[]) => {
+    for (const element of elements) {
+      const value = parseElement(element);
+      refuseUnstorableText(value, [element.index], element.index);
+      if (!read) {
+        format = detectLayout([value]).format as FindingsFormat;
+        read = READERS[format as keyof typeof READERS];
+      }
+      const finding = readElement(read, value, element, format);
+      await writer.add(writer.prepare(finding, element.index), splitter.offset);
+    }
   };
+  try {
+    await take(splitter.push(stripBomBytes(Buffer.concat(head))));
+    for await (const value of rest) await take(splitter.push(toBuffer(value)));
+    splitter.end();
+  } catch (error) {
+    // The refusal says exactly which findings were stored: let the batch in flight land.
+    await writer.settle();
+    if (!(error instanceof AppError)) throw error;
+    throw new AppError(error.code, `${error.message}${writer.kept()}`, error.details);
+  }
+  return writer.finish(format, splitter.offset);
+}
+
+const OPEN_BRACKET = 0x5b;
+
+function toBuffer(value: Buffer | string): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+}
+
+function stripBomBytes(bytes: Buffer): Buffer {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+}
+
+/**
+ * The first byte of `chunk` that is not white space (nor, in the first chunk, a byte-order
+ * mark); undefined when there is none yet.
+ */
+function firstSignificant(chunk: Buffer, isFirst: boolean): number | undefined {
+  const body = isFirst ? stripBomBytes(chunk) : chunk;
+  for (const c of body) {
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+  }
+  return undefined;
+}
+
+function parseElement(element: ArrayElement): unknown {
+  try {
+    return JSON.parse(element.text);
+  } catch (error) {
+    const found = locateSyntaxError(element.text);
+    const detail = found?.problem ?? (error instanceof Error ? error.message : String(error));
+    const line = element.line + (found ? found.line - 1 : 0);
+    throw invalidInput(`not valid JSON: ${detail} at line ${line}, in findings[${element.index}]`, {
+      problem: 'syntax',
+      index: element.index,
+      line,
+    });
+  }
+}
+
+function readElement(
+  read: ReadFinding,
+  value: unknown,
+  element: ArrayElement,
+  format: FindingsFormat,
+): NormalizedFinding {
+  try {
+    return read(value, [element.index]);
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
+    const path = formatPath(error.path);
+    const inner = locatePath(element.text, [...error.path.slice(1)]);
+    const line = element.line + (inner ? inner.line - 1 : 0);
+    throw invalidInput(
+      `${path}: ${error.problem} (line ${line}); the file does not have the ${format} shape ` +
+        'there',
+      { format, path, index: element.index, line },
+    );
+  }
+}
+
+/**
+ * A finding whose text holds NUL or a lone surrogate cannot be stored as read, and is
+ * refused naming it rather than altered.
+ */
+function refuseUnstorableFinding(finding: NormalizedFinding, index: number): void {
+  const found = findUnstorableText(finding);
+  if (!found) return;
+  const id = printable(finding.source.findingId);
+  const field = found.inKey ? `the field name ${found.path}` : found.path;
+  throw invalidInput(
+    `finding ${index + 1} (${id}): ${field} ${describeTextProblem(found.problem)}`,
+    { finding: index + 1, findingId: id, field: found.path, problem: found.problem },
+  );
+}
+
+interface Prepared {
+  finding: NormalizedFinding;
+  report: FindingReport | undefined;
+  action: NewAction | undefined;
+  fixType: string | undefined;
+}
+
+/** Maps findings to reports and actions, and stores them a batch at a time. */
+class BatchWriter {
+  private readonly deps: ImportDeps;
+  private readonly size: number;
+  private pending: Prepared[] = [];
+  private read = 0;
+  private batches = 0;
+  /** Findings in the batches stored so far. */
+  private storedFindings = 0;
+  private summary: FindingsSummary = summarize([], () => undefined);
+  private stored: StoredCounts = { opened: 0, updated: 0, resolved: 0, dismissed: 0, excluded: 0 };
+  private readonly actions: ImportResult['actions'] = [];
+  private created = 0;
+  /** The batch being stored while the next one is read. */
+  private inflight: Promise<void> | undefined;
+
+  constructor(deps: ImportDeps) {
+    this.deps = deps;
+    this.size = deps.batchSize ?? IMPORT_BATCH;
+  }
+
+  /** Refuses a finding no action can be made for, naming it; writes nothing. */
+  prepare(finding: NormalizedFinding, index: number): Prepared {
+    refuseUnstorableFinding(finding, index);
+    const supported = supportedFix(this.deps.catalog, finding);
+    const remedy = supported ? { type: supported.fix.type, params: supported.params } : null;
+    let action: NewAction | undefined;
+    if (finding.status === 'failed' && supported) {
+      try {
+        action = newAction(
+          supported.fix,
+          finding.resource,
+          finding.source,
+          finding.severity,
+          supported.params,
+        );
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        throw new AppError(
+          error.code,
+          `finding ${index + 1} (${finding.source.findingId}): ${error.message}`,
+          { ...error.details, finding: index + 1, findingId: finding.source.findingId },
+        );
+      }
+    }
+    return { finding, report: reportFor(finding, remedy), action, fixType: supported?.fix.type };
+  }
+
+  /**
+   * Queues a finding; a full batch is handed to the store while the next one is read, so
+   * parsing and storing overlap. At most one batch is in flight, which bounds memory.
+   */
+  async add(item: Prepared, bytes: number): Promise<void> {
+    this.pending.push(item);
+    this.read += 1;
+    if (this.pending.length < this.size) return;
+    await this.inflight;
+    const write = this.flush(bytes);
+    // Awaited by the next batch or by `finish`/`settle`; noted here so it is never unhandled.
+    write.catch(() => undefined);
+    this.inflight = write;
+  }
+
+  /** What a refusal after `settle` leaves stored, as the end of its message. */
+  kept(): string {
+    return this.storedFindings === 0
+      ? '; nothing was imported'
+      : `; the first ${this.storedFindings} findings were imported, nothing after them`;
+  }
+
+  /** Waits for the batch in flight, whatever its outcome: before reporting a refusal. */
+  async settle(): Promise<void> {
+    await this.inflight?.catch(() => undefined);
+  }
+
+  async finish(format: string, bytes: number): Promise<ImportResult> {
+    await this.inflight;
+    if (this.pending.length > 0 || this.batches === 0) await this.flush(bytes);
+    return {
+      format,
+      counts: {
+        ...this.summary,
+        created: this.created,
+        linked: this.actions.length - this.created,
+      },
+      findings: this.stored,
+      batches: this.batches,
+      actions: this.actions,
+    };
+  }
+
+  private async flush(bytes: number): Promise<void> {
+    const read = this.read;
+    const batch = this.pending;
+    this.pending = [];
+    const types = new Map(batch.map((p) => [p.finding, p.fixType]));
+    const summary = summarize(
+      batch.map((p) => p.finding),
+      (f) => types.get(f),
+    );
+    const reports = batch.flatMap((p) => (p.report ? [p.report] : []));
+    const planned = batch.flatMap((p) => (p.action ? [p.action] : []));
+    const { report, actions } = await this.deps.store.recordImport(reports, planned, {
+      actor: this.deps.actor,
+      now: this.deps.now,
+    });
+    for (const key of Object.keys(this.summary) as (keyof FindingsSummary)[]) {
+      this.summary[key] += summary[key];
+    }
+    for (const key of Object.keys(this.stored) as (keyof StoredCounts)[]) {
+      this.stored[key] += report[key];
+    }
+    for (const { action, created } of actions) {
+      this.actions.push({ id: action.id, type: action.type, created });
+      if (created) this.created += 1;
+    }
+    this.batches += 1;
+    this.storedFindings += batch.length;
+    this.deps.onProgress?.({ findings: read, bytes });
+  }
 }
 
 type SupportedFix = { fix: Fix; params: Record<string, unknown> };

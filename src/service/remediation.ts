@@ -7,13 +7,22 @@ import type {
 } from '../domain/action.ts';
 import { AppError, conflict, invalidInput, notFound } from '../domain/errors.ts';
 import { checkRequest, checkTransition } from '../domain/lifecycle.ts';
+import { type Waiting, waitingFor } from '../domain/maintenance.ts';
 import { type FixOptions, parseFixOptionsPatch } from '../domain/fix-options.ts';
 import type { RemediationSettings } from '../domain/settings.ts';
 import { parseSettingsPatch, windowOpen } from '../domain/settings.ts';
 import type { Severity, SourceKind, Status } from '../domain/status.ts';
 import type { Catalog } from '../catalog/index.ts';
-import type { ActionQuery, Page, Store } from '../store/store.ts';
-import { importFindings, type ImportResult } from './import.ts';
+import type { ActionQuery, CreateResult, NewAction, Page, Store } from '../store/store.ts';
+import type { FindingReport, FindingSummary } from '../domain/finding.ts';
+import { createFindingService } from './findings.ts';
+import {
+  type ImportProgress,
+  importFindings,
+  importFindingsStream,
+  type ImportResult,
+  type StreamOptions,
+} from './import.ts';
 import { executeData, type ExecuteOptions, takeSecret } from './secret-delivery.ts';
 import { fixFor, newAction } from './new-action.ts';
 
@@ -28,6 +37,21 @@ export interface SuggestInput {
   origin?: string;
   checkId?: string;
   severity?: Severity;
+}
+
+export interface BulkInput {
+  op: 'approve' | 'reject';
+  ids: string[];
+  comment?: string | null;
+}
+
+/** One action's outcome in a bulk request. */
+export interface BulkResult {
+  id: string;
+  ok: boolean;
+  /** The status it moved to; null when refused. */
+  status: Status | null;
+  error: { code: string; message: string } | null;
 }
 
 export interface RemediationServiceOptions {
@@ -64,6 +88,15 @@ export function createRemediationService(opts: RemediationServiceOptions) {
     return action;
   }
 
+  /** Why a queued execution has not started: a closed maintenance window, or nothing. */
+  async function waitingOf(action: Action): Promise<Waiting | null> {
+    if (action.requestedOp !== 'execute') return null;
+    const { maintenanceWindows } = await store.getSettings();
+    if (maintenanceWindows.length === 0) return null;
+    const tags = (await store.getResource(action.resource.id))?.tags ?? {};
+    return waitingFor(maintenanceWindows, { account: action.resource.account, tags }, clock());
+  }
+
   async function request(
     action: Action,
     op: RequestedOp,
@@ -93,6 +126,27 @@ export function createRemediationService(opts: RemediationServiceOptions) {
       return result;
     },
 
+    /** Imports a findings file as it arrives; see `importFindingsStream`. */
+    async importFindingsStream(
+      source: AsyncIterable<Buffer | string>,
+      actor: string,
+      opts: StreamOptions & {
+        kubeContext?: string;
+        onProgress?: (progress: ImportProgress) => void;
+      },
+    ): Promise<ImportResult> {
+      const { limitBytes, tooLarge, ...rest } = opts;
+      const result = await importFindingsStream(
+        source,
+        { store, catalog, actor, now: clock(), ...rest },
+        { limitBytes, tooLarge },
+      );
+      if (result.counts.created > 0) onWork?.();
+      return result;
+    },
+
+    findings: createFindingService({ store, catalog, clock, ...(onWork ? { onWork } : {}) }),
+
     async suggest(input: SuggestInput, actor: string) {
       const fix = fixFor(catalog, input.type);
       const resource: ResourceRef = {
@@ -113,7 +167,14 @@ export function createRemediationService(opts: RemediationServiceOptions) {
       };
       const planned = newAction(fix, resource, source, input.severity ?? 'medium');
       if (!source.title) planned.source = { ...planned.source, title: planned.title };
-      const result = await store.createAction(planned, { actor, now: clock() });
+      // The finding named by hand is stored too, so this action, like every other, lists
+      // the finding it answers; both are recorded in one transaction.
+      const { actions } = await store.recordImport(
+        [suggestedFinding(planned, fix.type)],
+        [planned],
+        { actor, now: clock() },
+      );
+      const result = actions[0] as CreateResult;
       if (result.created) onWork?.();
       return result;
     },
@@ -129,6 +190,49 @@ export function createRemediationService(opts: RemediationServiceOptions) {
       });
       if (updated.requestedOp) onWork?.();
       return updated;
+    },
+
+    /**
+     * Approves or rejects many actions, each in its own audited transition, so one refusal
+     * (a lost race, four-eyes, a closed action) leaves the others to go through. The
+     * request as a whole is refused, changing nothing, when it names more actions than
+     * `maxBulkActions` allows, names one twice, or rejects without a comment.
+     */
+    async bulk(input: BulkInput, actor: string): Promise<BulkResult[]> {
+      const ids = input.ids;
+      if (ids.length === 0) throw invalidInput('ids is empty; name at least one action');
+      const { maxBulkActions } = await store.getSettings();
+      if (ids.length > maxBulkActions) {
+        throw invalidInput(
+          `a bulk ${input.op} may name at most ${maxBulkActions} actions ` +
+            `(remediation.maxBulkActions), got ${ids.length}; split it or raise the setting`,
+          { limit: maxBulkActions, got: ids.length },
+        );
+      }
+      const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+      if (twice) throw invalidInput(`action ${twice} is named twice; name each action once`);
+      if (input.op === 'reject' && !clean(input.comment)) {
+        throw invalidInput('a bulk reject needs a comment saying why');
+      }
+      const results: BulkResult[] = [];
+      for (const id of ids) {
+        try {
+          const action =
+            input.op === 'approve'
+              ? await this.approve(id, actor, input.comment)
+              : await this.reject(id, actor, input.comment ?? '');
+          results.push({ id, ok: true, status: action.status, error: null });
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          results.push({
+            id,
+            ok: false,
+            status: null,
+            error: { code: error.code, message: error.message },
+          });
+        }
+      }
+      return results;
     },
 
     async reject(id: string, actor: string, comment: string): Promise<Action> {
@@ -229,9 +333,19 @@ export function createRemediationService(opts: RemediationServiceOptions) {
       return store.comment(id, { actor, now: clock(), text: body });
     },
 
-    async get(id: string): Promise<{ action: Action; events: AuditEvent[] }> {
+    async get(id: string): Promise<{
+      action: Action;
+      events: AuditEvent[];
+      waiting: Waiting | null;
+      findings: FindingSummary[];
+    }> {
       const action = await load(id);
-      return { action, events: await store.events(id) };
+      return {
+        action,
+        events: await store.events(id),
+        waiting: await waitingOf(action),
+        findings: await store.actionFindings(id),
+      };
     },
 
     list(query: ActionQuery): Promise<Page<ActionSummary>> {
@@ -258,6 +372,21 @@ export function createRemediationService(opts: RemediationServiceOptions) {
     async updateFixOptions(patch: unknown, actor: string): Promise<FixOptions> {
       return store.updateFixOptions(parseFixOptionsPatch(patch), { actor, now: clock() });
     },
+  };
+}
+
+/** The stored finding behind a suggestion: open, on the action's resource, fixed by it. */
+function suggestedFinding(planned: NewAction, fixType: string): FindingReport {
+  return {
+    kind: planned.source.kind,
+    origin: planned.source.origin,
+    key: planned.source.findingId,
+    checkId: planned.source.checkId,
+    title: planned.source.title,
+    severity: planned.severity,
+    resource: planned.resource,
+    state: 'failed',
+    remedy: { type: fixType, params: planned.params ?? {} },
   };
 }
 

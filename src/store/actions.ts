@@ -4,6 +4,7 @@ import type { AuditEvent, Plan, Snapshot } from '../domain/action.ts';
 import { conflict, notFound } from '../domain/errors.ts';
 import { severityRank, STATUSES, type Status } from '../domain/status.ts';
 import { appendEvent } from './events.ts';
+import { personOf } from './persons.ts';
 import { dataText, toAction, toEvent } from './rows.ts';
 import type { ActionRow, Database } from './schema.ts';
 import type { CreateResult, NewAction } from './store.ts';
@@ -11,7 +12,7 @@ import { getSettings } from './settings.ts';
 import { applyTransition, lockedRow } from './transition.ts';
 
 /** `requireApproval` left out: the setting in force is read in the same transaction. */
-type CreateOpts = { actor: string; now: Date; requireApproval?: boolean };
+export type CreateOpts = { actor: string; now: Date; requireApproval?: boolean };
 
 /**
  * Inserts a suggested action, or links the finding to the open action for the same fix
@@ -53,7 +54,7 @@ export async function createActions(
   }
 }
 
-async function createInTransaction(
+export async function createInTransaction(
   trx: Transaction<Database>,
   input: NewAction,
   opts: CreateOpts,
@@ -102,6 +103,7 @@ async function createInTransaction(
     lease_expires_at: null,
     attempt: 0,
     created_by: opts.actor,
+    created_by_person: await personOf(trx, opts.actor),
     created_at: now,
     updated_at: now,
     approved_by: null,
@@ -114,6 +116,7 @@ async function createInTransaction(
     request_data: null,
     sealed_secret: null,
     finalized_at: null,
+    window_warned_at: null,
   };
   await trx.insertInto('actions').values(row).execute();
   await appendEvent(trx, {
@@ -160,7 +163,7 @@ async function link(
       type: 'note',
       from_status: null,
       to_status: null,
-      comment: `finding ${input.source.findingId} from ${input.source.origin} linked`,
+      comment: `finding "${input.source.title}" (${input.source.checkId}) from ${input.source.origin} linked`,
       data: dataText({ finding: input.source }),
     });
   }
@@ -229,6 +232,9 @@ export async function updatePlan(db: Kysely<Database>, id: string, plan: Plan, n
     }))
     .where('id', '=', id)
     .where('status', 'in', ['suggested', 'pending_approval', 'approved', 'failed'])
+    // Several replicas may read the same new action at once; the first plan stands, so a
+    // later one never bumps the version under a person who is approving the first.
+    .where('planned_at', 'is', null)
     .execute();
 }
 

@@ -1,9 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { notFound } from '../domain/errors.ts';
+import { loadSecretKey } from '../secrets/secret-key.ts';
+import { prepareDatabaseFile, prepareDataDir } from './data-dir.ts';
+import { openSqliteFile } from './sqlite-file.ts';
 import { kyselyStore } from './kysely-store.ts';
 import { migrate } from './migrate.ts';
 import type { Database } from './schema.ts';
@@ -22,6 +25,8 @@ export interface StoreOptions {
    * of an existing server, where a new empty one would only hide a wrong path or URL.
    */
   mustExist?: boolean;
+  /** The key channel secrets are encrypted under; `secret.key` in `dataDir` when unset. */
+  secretKey?: Buffer | undefined;
 }
 
 export const SQLITE_FILE = 'infraudit.db';
@@ -38,8 +43,24 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
           '(serve --data, INFRAUDIT_DATA, default ./.infraudit); give the folder your server uses',
       );
     }
-    mkdirSync(opts.dataDir, { recursive: true });
-    const store = await openSqliteStore(file);
+    prepareDataDir(opts.dataDir, opts.log);
+    prepareDatabaseFile(file, opts.log);
+    const secretKey = loadSecretKey({
+      generate: !opts.mustExist,
+      configured: opts.secretKey,
+      dataDir: opts.dataDir,
+      log: opts.log,
+    });
+    let store = await openSqliteStore(file, { secretKey });
+    if (await sealLegacySecrets(store, opts.log)) {
+      // The clear text is still in freed pages and the write-ahead log until rewritten.
+      await store.close();
+      const raw = openSqliteFile(file);
+      raw.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      raw.exec('VACUUM');
+      raw.close();
+      store = await openSqliteStore(file, { secretKey });
+    }
     opts.log?.debug({ engine: 'sqlite' }, 'database ready');
     return store;
   }
@@ -49,6 +70,14 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
         'unset for the embedded SQLite database',
     );
   }
+  // A tool acting on an existing database (mustExist) leaves no key file behind.
+  if (!opts.secretKey && !opts.mustExist) prepareDataDir(opts.dataDir, opts.log);
+  const secretKey = loadSecretKey({
+    generate: !opts.mustExist,
+    configured: opts.secretKey,
+    dataDir: opts.dataDir,
+    log: opts.log,
+  });
   const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
   // An idle connection the server drops (restart, failover, an admin's terminate) is
   // reported here; without a listener it would end the process. The pool reconnects.
@@ -63,8 +92,23 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     await db.destroy();
     throw error;
   }
+  const store = kyselyStore(db, 'postgres', secretKey);
+  try {
+    await sealLegacySecrets(store, opts.log);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   opts.log?.debug({ engine: 'postgres' }, 'database ready');
-  return kyselyStore(db, 'postgres');
+  return store;
+}
+
+/** Channel secrets an earlier version stored in clear are encrypted once, at start. */
+async function sealLegacySecrets(store: Store, log: Logger | undefined): Promise<boolean> {
+  const sealed = await store.sealAlertSecrets();
+  if (sealed > 0)
+    log?.info({ channels: sealed }, 'encrypted alert channel secrets stored in clear');
+  return sealed > 0;
 }
 
 async function expectSchema(db: Kysely<Database>, url: string): Promise<void> {

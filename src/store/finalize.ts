@@ -10,6 +10,8 @@ export async function finalizable(db: Kysely<Database>, types: string[], now: Da
     .selectAll()
     .where('status', '=', 'completed')
     .where('finalized_at', 'is', null)
+    // A rollback requested inside the window goes first; the step waits for its outcome.
+    .where('requested_op', 'is', null)
     .where('rollback_deadline', '<=', now.toISOString())
     .where('type', 'in', types)
     .orderBy('rollback_deadline')
@@ -37,6 +39,7 @@ export async function markFinalized(
       .where('version', '=', version)
       .where('status', '=', 'completed')
       .where('finalized_at', 'is', null)
+      .where('requested_op', 'is', null)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) return false;
     await appendEvent(trx, {

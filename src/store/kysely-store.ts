@@ -1,6 +1,10 @@
+import { alertStore } from './alerts.ts';
 import type { Kysely } from 'kysely';
 import * as actions from './actions.ts';
+import { auditStore } from './audit.ts';
+import { idempotencyStore } from './idempotency.ts';
 import * as claims from './claims.ts';
+import { replicaStore } from './replicas.ts';
 import * as finalize from './finalize.ts';
 import { listActions } from './list.ts';
 import * as progress from './progress.ts';
@@ -8,11 +12,28 @@ import type { Database } from './schema.ts';
 import * as settings from './settings.ts';
 import type { Store } from './store.ts';
 import * as tokens from './tokens.ts';
+import { userStore } from './users.ts';
+import { findingStore } from './findings.ts';
+import { inventoryStore } from './inventory.ts';
+import { baselineStore } from './baselines.ts';
 import { request, transition } from './transition.ts';
 
 /** The store over a Kysely instance; the same code serves SQLite and PostgreSQL. */
-export function kyselyStore(db: Kysely<Database>, engine: 'sqlite' | 'postgres'): Store {
+export function kyselyStore(
+  db: Kysely<Database>,
+  engine: 'sqlite' | 'postgres',
+  /** Encrypts alert channel secrets at rest; undefined for tools that never touch them. */
+  secretKey: Buffer | undefined,
+): Store {
   return {
+    ...findingStore(db),
+    ...inventoryStore(db),
+    ...alertStore(db, secretKey),
+    ...baselineStore(db),
+    ...auditStore(db),
+    ...idempotencyStore(db),
+    ...userStore(db, engine),
+    ...replicaStore(db),
     engine,
     close: () => db.destroy(),
     createAction: (input, opts) => actions.createAction(db, input, opts),
@@ -27,7 +48,7 @@ export function kyselyStore(db: Kysely<Database>, engine: 'sqlite' | 'postgres')
     updatePlan: (id, plan, now) => actions.updatePlan(db, id, plan, now),
     saveSnapshot: (id, snapshot, owner) => actions.saveSnapshot(db, id, snapshot, owner),
     unplanned: (limit) => claims.unplanned(db, limit),
-    claim: (owner, opts) => claims.claim(db, owner, opts),
+    claim: (owner, opts) => claims.claim(db, engine, owner, opts),
     stranded: (now) => claims.stranded(db, now),
     takeOver: (id, version, owner, now, leaseMs) =>
       claims.takeOver(db, id, version, owner, now, leaseMs),

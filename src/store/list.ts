@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import type { ActionSummary } from '../domain/action.ts';
 import { invalidInput } from '../domain/errors.ts';
 import { CURSOR_KEY_SETTING } from './migrations/003-token-names-cursor-key.ts';
@@ -29,10 +29,7 @@ export async function listActions(
   const sort = query.sort ?? 'created';
   const column = COLUMN[sort];
   const order = query.order ?? 'desc';
-  const limit = query.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-    throw invalidInput(`limit must be a whole number from 1 to ${MAX_PAGE}, got ${limit}`);
-  }
+  const limit = pageLimit(query.limit);
 
   let q = db.selectFrom('actions').select(SUMMARY_COLUMNS);
   if (query.status?.length) q = q.where('status', 'in', query.status);
@@ -41,36 +38,77 @@ export async function listActions(
   if (query.resourceType?.length) q = q.where('resource_type', 'in', query.resourceType);
   if (query.provider?.length) q = q.where('resource_provider', 'in', query.provider);
   if (query.text?.trim()) {
-    const pattern = `%${escapeLike(query.text.trim().toLowerCase())}%`;
-    // SQLite has no default LIKE escape character, so name it for both engines.
-    q = q.where((eb) =>
-      eb.or(
-        ['title', 'resource_id', 'resource_name'].map(
-          (c) => sql<boolean>`lower(${sql.ref(c)}) like ${pattern} escape '\\'`,
-        ),
-      ),
-    );
+    q = q.where(containsText(query.text, ['title', 'resource_id', 'resource_name']));
   }
+  const page = await keysetPage(db, q, {
+    scope: sort,
+    column,
+    valueType: VALUE_TYPE[sort],
+    order,
+    limit,
+    cursor: query.cursor,
+  });
+  return { items: page.items.map(toSummary), nextCursor: page.nextCursor };
+}
+
+/** Where a keyset page starts and how it is ordered: by `column`, then by id. */
+export interface Keyset {
+  /** What a cursor is issued for; a cursor of another scope is refused. */
+  scope: string;
+  column: string;
+  valueType: 'string' | 'number';
+  order: 'asc' | 'desc';
+  limit: number;
+  cursor?: string;
+}
+
+/** The page of `q` after the keyset's cursor, with the signed cursor of the page after it. */
+export async function keysetPage<O extends { id: string }>(
+  db: Kysely<Database>,
+  q: SelectQueryBuilder<any, any, O>,
+  keyset: Keyset,
+): Promise<Page<O>> {
+  const { scope, column, order, limit } = keyset;
   const key = await cursorKey(db);
-  if (query.cursor) {
-    const [value, id] = decodeCursor(key, query.cursor, sort);
+  if (keyset.cursor) {
+    const [value, id] = decodeCursor(key, keyset.cursor, scope, keyset.valueType);
     const op = order === 'desc' ? '<' : '>';
     q = q.where((eb) => eb(eb.refTuple(column, 'id'), op, eb.tuple(value, id)));
   }
-
   const rows = await q
     .orderBy(column, order)
     .orderBy('id', order)
     .limit(limit + 1)
     .execute();
-  const items = rows.slice(0, limit);
-  const last = items.at(-1);
-  const nextCursor =
-    rows.length > limit && last ? encodeCursor(key, sort, last[column], last.id) : null;
-  return { items: items.map(toSummary), nextCursor };
+  return pageOf(rows, limit, (last) =>
+    encodeCursor(key, scope, (last as Record<string, unknown>)[column], last.id),
+  );
 }
 
-function escapeLike(text: string): string {
+/** The page size asked for, 50 when not given; refused outside 1 to MAX_PAGE. */
+export function pageLimit(limit = 50): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw invalidInput(`limit must be a whole number from 1 to ${MAX_PAGE}, got ${limit}`);
+  }
+  return limit;
+}
+
+/** A page from `limit + 1` rows read: the extra row only says another page follows. */
+export function pageOf<R>(rows: R[], limit: number, cursorAfter: (last: R) => string): Page<R> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? cursorAfter(last) : null };
+}
+
+/** A filter: `text`, in any case, somewhere in one of `columns`. */
+export function containsText(text: string, columns: readonly string[]) {
+  const pattern = `%${escapeLike(text.trim().toLowerCase())}%`;
+  // SQLite has no default LIKE escape character, so name it for both engines.
+  return (eb: ExpressionBuilder<any, any>) =>
+    eb.or(columns.map((c) => sql<boolean>`lower(${sql.ref(c)}) like ${pattern} escape '\\'`));
+}
+
+export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
@@ -91,7 +129,7 @@ const VALUE_TYPE: Record<SortField, 'string' | 'number'> = {
  */
 const keys = new WeakMap<object, Promise<Buffer>>();
 
-function cursorKey(db: Kysely<Database>): Promise<Buffer> {
+export function cursorKey(db: Kysely<Database>): Promise<Buffer> {
   let key = keys.get(db);
   if (!key) {
     key = loadCursorKey(db);
@@ -116,12 +154,18 @@ async function loadCursorKey(db: Kysely<Database>): Promise<Buffer> {
 const sign = (key: Buffer, payload: string) =>
   createHmac('sha256', key).update(payload).digest('base64url');
 
-function encodeCursor(key: Buffer, sort: SortField, value: unknown, id: string): string {
+/** A signed keyset position: `sort` names the order it belongs to, `value` its column's value. */
+export function encodeCursor(key: Buffer, sort: string, value: unknown, id: string): string {
   const payload = Buffer.from(JSON.stringify([sort, value, id])).toString('base64url');
   return `${payload}.${sign(key, payload)}`;
 }
 
-function decodeCursor(key: Buffer, cursor: string, sort: SortField): [string | number, string] {
+export function decodeCursor(
+  key: Buffer,
+  cursor: string,
+  sort: string,
+  valueType: 'string' | 'number',
+): [string | number, string] {
   const refused = invalidInput('cursor is not one this server issued; start again without it', {
     cursor: cursor.length > 40 ? `${cursor.slice(0, 37)}...` : cursor,
   });
@@ -142,7 +186,7 @@ function decodeCursor(key: Buffer, cursor: string, sort: SortField): [string | n
     parsed !== undefined &&
     parsed.length === 3 &&
     typeof parsed[2] === 'string' &&
-    (parsed[0] !== sort || typeof parsed[1] === VALUE_TYPE[sort]);
+    (parsed[0] !== sort || typeof parsed[1] === valueType);
   if (!ok || !parsed) throw refused;
   if (parsed[0] !== sort) {
     throw invalidInput(`cursor was issued for sort "${parsed[0]}", not "${sort}"; keep the sort`);

@@ -3,6 +3,16 @@ import { type Migration, Migrator } from 'kysely/migration';
 import * as initial from './migrations/001-initial.ts';
 import * as multiStep from './migrations/002-multi-step-fixes.ts';
 import * as tokenNames from './migrations/003-token-names-cursor-key.ts';
+import * as findings from './migrations/004-findings.ts';
+import * as inventory from './migrations/005-inventory.ts';
+import * as baselines from './migrations/006-baselines.ts';
+import * as alerts from './migrations/007-alerts.ts';
+import * as users from './migrations/008-users.ts';
+import * as guardRails from './migrations/009-guard-rails.ts';
+import * as replicas from './migrations/010-replicas.ts';
+import * as oneRunningScan from './migrations/011-one-running-scan.ts';
+import * as findingResolution from './migrations/012-finding-resolution.ts';
+import * as tokenOwner from './migrations/013-token-owner.ts';
 
 type Engine = 'sqlite' | 'postgres';
 type Step = { up(db: Kysely<any>, engine: Engine): Promise<void> };
@@ -12,7 +22,22 @@ const STEPS: Record<string, Step> = {
   '001-initial': initial,
   '002-multi-step-fixes': multiStep,
   '003-token-names-cursor-key': tokenNames,
+  '004-findings': findings,
+  '005-inventory': inventory,
+  '006-baselines': baselines,
+  '007-alerts': alerts,
+  '008-users': users,
+  '009-guard-rails': guardRails,
+  '010-replicas': replicas,
+  '011-one-running-scan': oneRunningScan,
+  '012-finding-resolution': findingResolution,
+  '013-token-owner': tokenOwner,
 };
+
+/** The migrations this code knows, in order: a database serves once all of them have run. */
+export function migrationNames(): string[] {
+  return Object.keys(STEPS);
+}
 
 export async function migrate(db: Kysely<any>, engine: Engine): Promise<void> {
   const migrations: Record<string, Migration> = {};

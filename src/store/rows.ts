@@ -4,6 +4,7 @@ import type {
   AuditEvent,
   EventType,
   RequestedOp,
+  ResourceRef,
 } from '../domain/action.ts';
 import type { Risk, Severity, SourceKind, Status } from '../domain/status.ts';
 import type { ActionRow, EventRow } from './schema.ts';
@@ -12,17 +13,22 @@ import type { ActionPatch } from './store.ts';
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 const text = (value: unknown): string | null => (value == null ? null : JSON.stringify(value));
 
-/** The columns a queue page reads. */
-export const SUMMARY_COLUMNS = [
-  'id',
-  'type',
-  'title',
+/** The columns naming the resource, as actions and findings both store it. */
+export const RESOURCE_COLUMNS = [
   'resource_provider',
   'resource_account',
   'resource_region',
   'resource_type',
   'resource_id',
   'resource_name',
+] as const satisfies readonly (keyof ActionRow)[];
+
+/** The columns a queue page reads. */
+export const SUMMARY_COLUMNS = [
+  'id',
+  'type',
+  'title',
+  ...RESOURCE_COLUMNS,
   'source_kind',
   'source_finding_id',
   'source_title',
@@ -45,19 +51,26 @@ export const SUMMARY_COLUMNS = [
 
 export type SummaryRow = Pick<ActionRow, (typeof SUMMARY_COLUMNS)[number]>;
 
+type ResourceColumns = Pick<ActionRow, (typeof RESOURCE_COLUMNS)[number]>;
+
+/** The resource columns actions and findings share, as the resource they name. */
+export function toResourceRef(row: ResourceColumns): ResourceRef {
+  return {
+    provider: row.resource_provider as ResourceRef['provider'],
+    account: row.resource_account,
+    region: row.resource_region,
+    type: row.resource_type,
+    id: row.resource_id,
+    name: row.resource_name,
+  };
+}
+
 export function toSummary(row: SummaryRow): ActionSummary {
   return {
     id: row.id,
     type: row.type,
     title: row.title,
-    resource: {
-      provider: row.resource_provider as 'aws' | 'kubernetes',
-      account: row.resource_account,
-      region: row.resource_region,
-      type: row.resource_type,
-      id: row.resource_id,
-      name: row.resource_name,
-    },
+    resource: toResourceRef(row),
     source: {
       kind: row.source_kind as SourceKind,
       findingId: row.source_finding_id,

@@ -6,18 +6,25 @@ import { dataText } from './rows.ts';
 import type { Database } from './schema.ts';
 
 /** A group of settings kept as one row per key under a prefix, with its defaults. */
-interface Group<T extends object> {
+export interface Group<T extends object> {
   prefix: string;
   defaults: T;
+  /** Facts the change's audit event states outright, beyond the before and after values. */
+  annotate?: (before: T, after: T) => Record<string, unknown>;
 }
 
 const REMEDIATION: Group<RemediationSettings> = {
   prefix: 'remediation.',
   defaults: DEFAULT_SETTINGS,
+  // Relaxing four-eyes is a security decision; the audit log names it, not only the diff.
+  annotate: (before, after) =>
+    before.allowSelfApproval === after.allowSelfApproval
+      ? {}
+      : { fourEyes: after.allowSelfApproval ? 'relaxed' : 'enforced' },
 };
 const FIXES: Group<FixOptions> = { prefix: 'fixes.', defaults: DEFAULT_FIX_OPTIONS };
 
-async function read<T extends object>(
+export async function read<T extends object>(
   db: Kysely<Database> | Transaction<Database>,
   group: Group<T>,
 ): Promise<T> {
@@ -35,7 +42,7 @@ async function read<T extends object>(
 }
 
 /** Writes a validated patch and audits it with the old and new values. */
-async function write<T extends object>(
+export async function write<T extends object>(
   db: Kysely<Database>,
   group: Group<T>,
   patch: Partial<T>,
@@ -70,7 +77,7 @@ async function write<T extends object>(
       from_status: null,
       to_status: null,
       comment: group.prefix.slice(0, -1),
-      data: dataText({ before, after }),
+      data: dataText({ before, after, ...group.annotate?.(before, after) }),
     });
     return after;
   });

@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../domain/errors.ts';
+import { ALERT_STORE_METHODS } from './alerts.ts';
+import { INVENTORY_STORE_METHODS } from './inventory.ts';
 import type { StoreCall, StoreReply } from './sqlite-worker.ts';
 import type { Store } from './store.ts';
 
@@ -7,6 +9,10 @@ type Method = Exclude<keyof Store, 'engine'>;
 
 /** Every store operation, forwarded as is; `satisfies` keeps this list complete. */
 const METHODS = {
+  auditLog: true,
+  verifyAudit: true,
+  claimIdempotencyKey: true,
+  settleIdempotencyKey: true,
   close: true,
   createAction: true,
   createActions: true,
@@ -39,6 +45,44 @@ const METHODS = {
   countTokens: true,
   listTokens: true,
   revokeToken: true,
+  opsFigures: true,
+  readiness: true,
+  releaseLeases: true,
+  createUser: true,
+  listUsers: true,
+  countUsers: true,
+  userCredentials: true,
+  setUserDisabled: true,
+  setPassword: true,
+  createSession: true,
+  findSession: true,
+  touchSession: true,
+  revokeSession: true,
+  claimLoginAttempt: true,
+  releaseLoginAttempt: true,
+  reportFindings: true,
+  recordImport: true,
+  getFinding: true,
+  listFindings: true,
+  countFindings: true,
+  findingActions: true,
+  actionFindings: true,
+  findingEvents: true,
+  dismissFinding: true,
+  reopenFinding: true,
+  listExclusions: true,
+  addExclusion: true,
+  removeExclusion: true,
+  ensureBaselines: true,
+  captureBaselines: true,
+  baselineFromInventory: true,
+  listBaselines: true,
+  getBaseline: true,
+  activeBaselines: true,
+  getCheckSettings: true,
+  updateCheckSettings: true,
+  ...ALERT_STORE_METHODS,
+  ...INVENTORY_STORE_METHODS,
 } as const satisfies Record<Method, true>;
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
@@ -47,9 +91,15 @@ type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => vo
  * The SQLite store, served from a worker thread (sqlite-worker.ts). To its callers it is
  * the same `Store` as the PostgreSQL one: errors keep their codes and messages.
  */
-export async function openSqliteStore(path: string): Promise<SqliteStore> {
+export async function openSqliteStore(
+  path: string,
+  opts: { secretKey: Buffer | undefined },
+): Promise<SqliteStore> {
   const worker = new Worker(new URL('./sqlite-worker.ts', import.meta.url), {
-    workerData: { path },
+    workerData: { path, secretKey: opts.secretKey },
+    // The worker's garbage is short-lived (statements, rows, messages): a small young
+    // generation collects it as often and keeps tens of megabytes off the process.
+    resourceLimits: { maxYoungGenerationSizeMb: 8 },
   });
   const pending = new Map<number, Pending>();
   let nextId = 1;

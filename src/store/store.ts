@@ -1,3 +1,4 @@
+import type { AlertStore } from './alerts.ts';
 import type {
   Action,
   ActionError,
@@ -12,9 +13,17 @@ import type {
   SourceRef,
 } from '../domain/action.ts';
 import type { Operation } from '../domain/lifecycle.ts';
+import type { AuditStore } from './audit.ts';
+import type { IdempotencyStore } from './idempotency.ts';
 import type { FixOptions } from '../domain/fix-options.ts';
 import type { RemediationSettings } from '../domain/settings.ts';
 import type { Risk, Role, Severity, SourceKind, Status } from '../domain/status.ts';
+import type { UserStore } from './users.ts';
+import type { FindingStore } from './findings.ts';
+import type { InventoryStore } from './inventory.ts';
+import type { BaselineStore } from './baselines.ts';
+import type { ExecutionLimits } from './claims.ts';
+import type { ReplicaStore } from './replicas.ts';
 
 export interface NewAction {
   type: string;
@@ -99,6 +108,8 @@ export interface ApiToken {
   name: string;
   role: Role;
   createdAt: string;
+  /** When it stops working; null for never. */
+  expiresAt: string | null;
 }
 
 /** A token as an admin sees it in a listing: never the token itself nor its hash. */
@@ -106,6 +117,16 @@ export interface TokenInfo extends ApiToken {
   /** When it stopped working; null while it works. */
   revokedAt: string | null;
   revokedBy: string | null;
+  /** The actor that created it: `user:<name>`, `token:<name>`, `system`, `local:cli`. */
+  createdBy: string;
+}
+
+/** A presented token with the state of the user behind it. */
+export interface PresentedToken extends TokenInfo {
+  /** The user whose disabling stops this token; null when no user created it. */
+  ownerUser: string | null;
+  /** When that user was disabled; null while enabled (or when there is none). */
+  ownerDisabledAt: string | null;
 }
 
 export interface CreateResult {
@@ -119,7 +140,16 @@ export interface CreateResult {
  * through `transition`, which applies the lifecycle table as a conditional update and
  * appends the audit event in the same transaction.
  */
-export interface Store {
+export interface Store
+  extends
+    UserStore,
+    ReplicaStore,
+    AuditStore,
+    IdempotencyStore,
+    FindingStore,
+    BaselineStore,
+    AlertStore,
+    InventoryStore {
   readonly engine: 'sqlite' | 'postgres';
   close(): Promise<void>;
 
@@ -158,7 +188,10 @@ export interface Store {
    * Claims up to `limit` requested actions for `owner`: moves each to executing or
    * rolling_back with a lease, clears the request, and audits it. Each claim has one winner.
    */
-  claim(owner: string, opts: { now: Date; leaseMs: number; limit: number }): Promise<Action[]>;
+  claim(
+    owner: string,
+    opts: { now: Date; leaseMs: number; limit: number } & ExecutionLimits,
+  ): Promise<Action[]>;
   /** Actions left executing or rolling_back whose lease has expired (or all, at start). */
   stranded(now: Date): Promise<Action[]>;
   /** Takes over a stranded action's lease; false when someone else did first. */
@@ -212,11 +245,13 @@ export interface Store {
     name: string;
     now: Date;
     actor?: string;
+    /** ISO-8601 time after which the token is refused; none when absent. */
+    expiresAt?: string | null;
   }): Promise<{ token: string; info: ApiToken }>;
-  /** Resolves a presented token; undefined when unknown or revoked. */
+  /** Resolves a presented token; undefined when unknown or revoked (expiry is the caller's). */
   findToken(token: string): Promise<ApiToken | undefined>;
   /** Resolves a presented token, revoked or not; undefined when unknown. */
-  lookupToken(token: string): Promise<TokenInfo | undefined>;
+  lookupToken(token: string): Promise<PresentedToken | undefined>;
   countTokens(): Promise<number>;
   /** Every token, revoked ones included, oldest first. */
   listTokens(): Promise<TokenInfo[]>;

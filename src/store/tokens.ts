@@ -3,6 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { conflict, notFound } from '../domain/errors.ts';
 import type { Role } from '../domain/status.ts';
 import { isUniqueViolation } from './actions.ts';
+import { ownerForNewToken } from './persons.ts';
 import { appendEvent } from './events.ts';
 import { dataText } from './rows.ts';
 import type { Database, TokenRow } from './schema.ts';
@@ -19,12 +20,14 @@ const toToken = (row: TokenRow): ApiToken => ({
   name: row.name,
   role: row.role as Role,
   createdAt: row.created_at,
+  expiresAt: row.expires_at ?? null,
 });
 
 const toInfo = (row: TokenRow): TokenInfo => ({
   ...toToken(row),
   revokedAt: row.revoked_at,
   revokedBy: row.revoked_by,
+  createdBy: row.created_by ?? 'unknown',
 });
 
 const nameTaken = (name: string) =>
@@ -36,9 +39,10 @@ const nameTaken = (name: string) =>
 
 export async function createToken(
   db: Kysely<Database>,
-  input: { role: Role; name: string; now: Date; actor?: string },
+  input: { role: Role; name: string; now: Date; actor?: string; expiresAt?: string | null },
 ): Promise<{ token: string; info: ApiToken }> {
   const token = `ia_${randomBytes(32).toString('base64url')}`;
+  const createdBy = input.actor ?? 'local';
   const row: TokenRow = {
     id: randomUUID(),
     name: input.name,
@@ -47,6 +51,10 @@ export async function createToken(
     created_at: input.now.toISOString(),
     revoked_at: null,
     revoked_by: null,
+    expires_at: input.expiresAt ?? null,
+    created_by: createdBy,
+    created_by_user: null,
+    person: null,
   };
   try {
     await db.transaction().execute(async (trx) => {
@@ -56,6 +64,9 @@ export async function createToken(
         .where('name', '=', input.name)
         .executeTakeFirst();
       if (same) throw nameTaken(input.name);
+      const owner = await ownerForNewToken(trx, createdBy, input.name);
+      row.created_by_user = owner.user;
+      row.person = owner.person;
       await trx.insertInto('api_tokens').values(row).execute();
       if (input.actor) await audit(trx, row, 'token created', input.actor, input.now);
     });
@@ -69,23 +80,38 @@ export async function createToken(
 
 export async function findToken(db: Kysely<Database>, token: string) {
   const found = await lookupToken(db, token);
-  return found && found.revokedAt === null ? toApiToken(found) : undefined;
+  return found && found.revokedAt === null && found.ownerDisabledAt === null
+    ? toApiToken(found)
+    : undefined;
 }
 
+/**
+ * A presented token, revoked or not, with `ownerDisabledAt`: when the user who created it
+ * (directly or through other tokens) is disabled, the token is refused with them.
+ */
 export async function lookupToken(db: Kysely<Database>, token: string) {
   const row = await db
-    .selectFrom('api_tokens')
-    .selectAll()
-    .where('hash', '=', hash(token))
+    .selectFrom('api_tokens as t')
+    .leftJoin('users as u', 'u.username', 't.created_by_user')
+    .selectAll('t')
+    .select(['u.disabled_at as owner_disabled_at'])
+    .where('t.hash', '=', hash(token))
     .executeTakeFirst();
-  return row ? toInfo(row) : undefined;
+  if (!row) return undefined;
+  const { owner_disabled_at: ownerDisabledAt, ...tokenRow } = row;
+  return {
+    ...toInfo(tokenRow),
+    ownerUser: tokenRow.created_by_user,
+    ownerDisabledAt: ownerDisabledAt ?? null,
+  };
 }
 
-const toApiToken = ({ id, name, role, createdAt }: TokenInfo): ApiToken => ({
+const toApiToken = ({ id, name, role, createdAt, expiresAt }: ApiToken): ApiToken => ({
   id,
   name,
   role,
   createdAt,
+  expiresAt,
 });
 
 export async function countTokens(db: Kysely<Database>): Promise<number> {
@@ -121,11 +147,26 @@ export async function revokeToken(
   return db.transaction().execute(async (trx) => {
     let admins = trx
       .selectFrom('api_tokens')
-      .select('id')
+      .select(['id', 'expires_at', 'created_by_user'])
       .where('role', '=', 'admin')
       .where('revoked_at', 'is', null);
     if (engine === 'postgres') admins = admins.forUpdate();
     const activeAdmins = await admins.execute();
+    // Only a credential that keeps working counts: an expiring token will stop by itself,
+    // and a token whose creating user is disabled is refused already.
+    const disabled = new Set(
+      (
+        await trx
+          .selectFrom('users')
+          .select('username')
+          .where('disabled_at', 'is not', null)
+          .execute()
+      ).map((u) => u.username),
+    );
+    const lasting = activeAdmins.filter(
+      (t) =>
+        t.expires_at === null && (t.created_by_user === null || !disabled.has(t.created_by_user)),
+    );
 
     const row = await trx
       .selectFrom('api_tokens')
@@ -140,11 +181,13 @@ export async function revokeToken(
         revokedAt: row.revoked_at,
       });
     }
-    if (row.role === 'admin' && activeAdmins.length <= 1) {
+    if (row.role === 'admin' && !lasting.some((t) => t.id !== id)) {
       throw conflict(
-        `token "${row.name}" is the last active admin token; without one nobody could ` +
-          'approve, execute or create tokens any more. Create another admin token first ' +
-          '(infraudit tokens create --role admin), then revoke this one',
+        `token "${row.name}" is the last active admin token that keeps working (admin ` +
+          'tokens with an expiry, and tokens whose creating user is disabled, do not count); ' +
+          'without one nobody could approve, execute or create tokens any more. Create ' +
+          'another admin token first, without --expires-in (infraudit tokens create --role ' +
+          'admin), then revoke this one',
         { id, role: 'admin' },
       );
     }
@@ -175,6 +218,11 @@ async function audit(
     from_status: null,
     to_status: null,
     comment: what,
-    data: dataText({ tokenId: row.id, name: row.name, role: row.role }),
+    data: dataText({
+      tokenId: row.id,
+      name: row.name,
+      role: row.role,
+      ...(row.expires_at ? { expiresAt: row.expires_at } : {}),
+    }),
   });
 }

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { RequestedOp } from '../domain/action.ts';
-import { conflict, notFound } from '../domain/errors.ts';
+import { AppError, conflict, notFound } from '../domain/errors.ts';
 import {
   checkRequest,
   checkTransition,
@@ -10,7 +10,9 @@ import {
 } from '../domain/lifecycle.ts';
 import { rollbackDeadline } from '../domain/settings.ts';
 import { OPEN_STATUSES, type Status } from '../domain/status.ts';
-import { appendEvent } from './events.ts';
+import { appendEvent, queueEvent, withQueuedEvents } from './events.ts';
+import { reopenUnfixedFindings, resolveFixedFindings } from './finding-changes.ts';
+import { personOf } from './persons.ts';
 import { dataText, patchColumns, toAction } from './rows.ts';
 import type { ActionRow, Database } from './schema.ts';
 import { getSettings } from './settings.ts';
@@ -41,7 +43,9 @@ export async function applyTransition(
     version: row.version + 1,
     open_key: OPEN_STATUSES.includes(to) ? row.open_key : null,
   };
+  let selfApproval = false;
   if (op === 'approve') {
+    selfApproval = await checkFourEyes(trx, row, input.actor);
     set.approved_by = input.actor;
     set.approved_at = now;
   }
@@ -97,7 +101,7 @@ export async function applyTransition(
     );
   }
 
-  await appendEvent(trx, {
+  await queueEvent(trx, {
     action_id: row.id,
     at: now,
     actor: input.actor,
@@ -105,9 +109,48 @@ export async function applyTransition(
     from_status: from,
     to_status: to,
     comment: input.comment ?? null,
-    data: dataText(input.data ?? (then ? { queued: then } : null)),
+    data: dataText(eventData(input.data ?? (then ? { queued: then } : null), selfApproval)),
   });
+  // The findings follow the fix in the same transaction, so the open count never shows a
+  // problem the cloud no longer has, nor hides one a rollback brought back.
+  if (op === 'complete') await resolveFixedFindings(trx, row.id, input);
+  if (op === 'finishRollback') await reopenUnfixedFindings(trx, row.id, input);
   return { ...row, ...set } as ActionRow;
+}
+
+/**
+ * Four-eyes: the person who asked for a change (created the action by suggesting,
+ * importing or remediating) may not also approve it, unless the setting relaxes the rule.
+ * People, not actor names, are compared: a token acts for the person who created it (see
+ * persons.ts), so a second token of one admin is still that admin. Read in the approval's
+ * own transaction, so a concurrent settings change cannot slip between check and write.
+ * Returns whether this approval is a permitted self-approval.
+ */
+async function checkFourEyes(
+  trx: Transaction<Database>,
+  row: ActionRow,
+  actor: string,
+): Promise<boolean> {
+  const creator = row.created_by_person ?? (await personOf(trx, row.created_by));
+  const approver = await personOf(trx, actor);
+  if (creator !== approver) return false;
+  if ((await getSettings(trx)).allowSelfApproval) return true;
+  const who = row.created_by === creator ? creator : `${row.created_by} (for ${creator})`;
+  const as = actor === approver ? actor : `${actor}, acting for ${approver},`;
+  throw new AppError(
+    'forbidden',
+    `${who} created action ${row.id}, so ${as} may not approve it (four-eyes): a person ` +
+      'is the same whichever token or session they use. Another admin must approve it, or, ' +
+      'on a single-admin install, an admin may turn on remediation.allowSelfApproval',
+    { rule: 'four_eyes', createdBy: row.created_by, person: creator },
+  );
+}
+
+function eventData(
+  data: Record<string, unknown> | null,
+  selfApproval: boolean,
+): Record<string, unknown> | null {
+  return selfApproval ? { ...data, selfApproval: true } : data;
 }
 
 export async function lockedRow(trx: Db, id: string): Promise<ActionRow> {
@@ -122,7 +165,7 @@ export async function transition(
   op: Operation,
   input: TransitionInput,
 ) {
-  const row = await db.transaction().execute(async (trx) => {
+  const row = await withQueuedEvents(db, async (trx) => {
     return applyTransition(trx, await lockedRow(trx, id), op, input);
   });
   return toAction(row);
@@ -138,6 +181,15 @@ export async function request(
   const row = await db.transaction().execute(async (trx) => {
     const current = await lockedRow(trx, id);
     checkRequest(op, current.status as Status, current.requested_op as RequestedOp | null);
+    // The service checked the window by its clock; the final step another replica ran in
+    // the meantime is only visible here, and after it there is nothing left to restore.
+    if (op === 'rollback' && current.finalized_at) {
+      throw conflict(
+        `the rollback window of action ${id} closed and its final step ran at ` +
+          `${current.finalized_at}; the change can only be undone by hand`,
+        { finalizedAt: current.finalized_at },
+      );
+    }
     const now = input.now.toISOString();
     const set = {
       requested_op: op,

@@ -5,16 +5,25 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/api/app.ts';
+import { DEFAULT_AUTH, type AuthConfig } from '../../src/config.ts';
 import { createCatalog } from '../../src/catalog/index.ts';
 import type { Role } from '../../src/domain/status.ts';
 import { createRemediationService } from '../../src/service/remediation.ts';
 import { openStore } from '../../src/store/connect.ts';
+import type { Scanner } from '../../src/inventory/scan.ts';
 import type { Store } from '../../src/store/store.ts';
+import type { TestDatabase } from './databases.ts';
 
 export interface ApiHarnessOptions {
   clock?: () => Date;
   /** Wraps the store the app sees, e.g. to make one call fail. */
   wrapStore?: (store: Store) => Store;
+  /** A database from createTestDatabase (its engine is used; the caller drops it). */
+  database?: TestDatabase;
+  /** Sign-in sessions and their rate limit, instead of the defaults. */
+  auth?: Partial<AuthConfig>;
+  /** The scanner `POST /scans` runs, made over the harness's store. */
+  scanner?: (store: Store) => Scanner;
 }
 
 export interface CallOptions {
@@ -24,18 +33,23 @@ export interface CallOptions {
   /** Sent verbatim instead of JSON. */
   raw?: string;
   contentType?: string;
+  /** Extra request headers, e.g. `idempotency-key`. */
+  headers?: Record<string, string>;
 }
 
 export interface CallResult {
   status: number;
   body: any;
   text: string;
+  headers: Headers;
 }
 
 /** A temp data folder with an SQLite store, the service and the API on 127.0.0.1:0. */
 export async function startApi(opts: ApiHarnessOptions = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'infraudit-api-'));
-  const store = await openStore({ dataDir });
+  const store = await openStore(
+    opts.database?.url ? { dataDir, databaseUrl: opts.database.url } : { dataDir },
+  );
   const logLines: string[] = [];
   const log = pino(
     { level: 'info', redact: ['req.headers.authorization'] },
@@ -61,6 +75,9 @@ export async function startApi(opts: ApiHarnessOptions = {}) {
     store: appStore,
     log,
     importLimitBytes: 2 * 1024 * 1024,
+    auth: { ...DEFAULT_AUTH, ...opts.auth },
+    ...(opts.scanner ? { scanner: opts.scanner(appStore) } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -72,7 +89,7 @@ export async function startApi(opts: ApiHarnessOptions = {}) {
   }
 
   async function call(method: string, route: string, o: CallOptions = {}): Promise<CallResult> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...o.headers };
     const as = o.as === undefined ? 'admin' : o.as;
     if (as !== null) {
       headers.authorization = `Bearer ${typeof as === 'string' ? tokens[as] : as.token}`;
@@ -97,7 +114,7 @@ export async function startApi(opts: ApiHarnessOptions = {}) {
     } catch {
       parsed = undefined;
     }
-    return { status: response.status, body: parsed, text };
+    return { status: response.status, body: parsed, text, headers: response.headers };
   }
 
   return {

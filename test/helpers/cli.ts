@@ -29,10 +29,14 @@ export async function cli(
   return { code, stdout, stderr };
 }
 
-/** Runs `node bin/infraudit.js ...` as a child process and waits for it to end. */
+/**
+ * Runs `node bin/infraudit.js ...` as a child process and waits for it to end. With
+ * `closedStdout`, the reading end of its stdout is closed at once, as `| head -c 0` does.
+ */
 export function cliProcess(
   args: string[],
   env: Record<string, string | undefined> = {},
+  opts: { closedStdout?: boolean } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -40,6 +44,7 @@ export function cliProcess(
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (opts.closedStdout) child.stdout.destroy();
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

@@ -1,9 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { openStore } from '../../src/store/connect.ts';
+import { openStore, SQLITE_FILE } from '../../src/store/connect.ts';
+import { adaptNodeSqlite } from '../../src/store/sqlite-adapter.ts';
+import { openSqliteFile } from '../../src/store/sqlite-file.ts';
 import type { Store } from '../../src/store/store.ts';
 
 export const ENGINES = ['sqlite', 'postgres'] as const;
@@ -73,4 +77,41 @@ async function admin(statement: string) {
   } finally {
     await client.end();
   }
+}
+
+/** Every byte a test database keeps, as text: the SQLite files, or every PostgreSQL row. */
+export async function databaseText(database: TestDatabase, dataDir = database.dataDir) {
+  if (!database.url) {
+    const files = await readdir(dataDir);
+    const parts = await Promise.all(
+      files.map((f) => readFile(join(dataDir, f)).then((b) => b.toString('latin1'))),
+    );
+    return parts.join('\n');
+  }
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    const tables = await client.query(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+    );
+    let text = '';
+    for (const { table_name } of tables.rows) {
+      const rows = await client.query(`SELECT t::text AS row FROM "${table_name}" t`);
+      text += rows.rows.map((r) => r.row).join('\n');
+    }
+    return text;
+  } finally {
+    await client.end();
+  }
+}
+
+/** A plain Kysely on a test database, outside any store: for migration tests. */
+export function kyselyFor(database: TestDatabase): Kysely<any> {
+  if (database.url) {
+    return new Kysely({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url }) }),
+    });
+  }
+  const file = openSqliteFile(join(database.dataDir, SQLITE_FILE));
+  return new Kysely({ dialect: new SqliteDialect({ database: adaptNodeSqlite(file) }) });
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { AppError } from '../../src/domain/errors.ts';
-import type { NormalizedFinding } from '../../src/domain/finding.ts';
+import type { FindingReport, NormalizedFinding } from '../../src/domain/finding.ts';
 import { parseFindingsFile } from '../../src/findings/import.ts';
 import { fixTypeFor } from '../../src/findings/mapping.ts';
 import { summarize } from '../../src/findings/summary.ts';
@@ -134,4 +134,35 @@ export function importRefusal(text: string): AppError {
     return error as AppError;
   }
   throw new Error('the text was imported, but it should have been refused');
+}
+
+let reportCounter = 0;
+
+/** A failed vulnerability report on a bucket of its own, unless one is named. */
+export function bucketReport(extra: Partial<FindingReport> = {}, bucket?: string): FindingReport {
+  reportCounter += 1;
+  const name = bucket ?? `store-bucket-${process.pid}-${reportCounter}`;
+  return {
+    kind: 'vulnerability',
+    origin: 'prowler',
+    key: `key-${process.pid}-${reportCounter}`,
+    checkId: 's3_bucket_default_encryption',
+    standard: 'CIS-1.4',
+    controlIds: ['CIS-1.4 2.1.1'],
+    title: 'S3 bucket has no default encryption',
+    severity: 'high',
+    resource: {
+      provider: 'aws',
+      account: '111122223333',
+      region: 'us-east-1',
+      type: 'AwsS3Bucket',
+      id: `arn:aws:s3:::${name}`,
+      name,
+      tags: { env: 'prod' },
+    },
+    state: 'failed',
+    evidence: { raw: true },
+    remedy: { type: 's3.enable-default-encryption', params: {} },
+    ...extra,
+  };
 }

@@ -135,7 +135,7 @@ export async function createBucket(world: World, name: string) {
   await world.s3.send(new CreateBucketCommand({ Bucket: name }));
 }
 
-export async function encryptionOf(world: World, bucket: string) {
+export async function encryptionOf(world: Pick<World, 's3'>, bucket: string) {
   try {
     const out = await world.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
     return out.ServerSideEncryptionConfiguration ?? null;
@@ -145,7 +145,7 @@ export async function encryptionOf(world: World, bucket: string) {
   }
 }
 
-export async function encryptWithKms(world: World, bucket: string) {
+export async function encryptWithKms(world: Pick<World, 's3'>, bucket: string) {
   await world.s3.send(
     new PutBucketEncryptionCommand({
       Bucket: bucket,

@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import type { RemediationService, SuggestInput } from '../../service/remediation.ts';
+import type { BulkInput, RemediationService, SuggestInput } from '../../service/remediation.ts';
 import { STATUSES } from '../../domain/status.ts';
 import { actorOf } from '../auth.ts';
+import { findingSummary } from './findings.ts';
 import { parseListQuery, type ListQueryString } from '../query.ts';
 import {
+  bulkBody,
+  bulkResultSchema,
   commentBody,
   errorResponses,
   executeBody,
@@ -12,6 +15,7 @@ import {
   optionalCommentBody,
   rollbackBody,
   ref,
+  pageSchema,
   requiredCommentBody,
   sealedSecretSchema,
   suggestBody,
@@ -41,19 +45,12 @@ export async function actionRoutes(
   const { service } = opts;
 
   app.get<{ Querystring: ListQueryString }>('/actions', {
-    config: { role: 'viewer' },
     schema: {
       tags,
       summary: 'List actions, filtered, sorted and paged',
       querystring: listQuery,
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            items: { type: 'array', items: ref('ActionSummary') },
-            nextCursor: { type: ['string', 'null'] },
-          },
-        },
+        200: pageSchema(ref('ActionSummary')),
         ...errorResponses,
       },
     },
@@ -61,7 +58,6 @@ export async function actionRoutes(
   });
 
   app.get('/actions/counts', {
-    config: { role: 'viewer' },
     schema: {
       tags,
       summary: 'Count actions by status',
@@ -87,7 +83,6 @@ export async function actionRoutes(
   });
 
   app.get<IdRoute>('/actions/:id', {
-    config: { role: 'viewer' },
     schema: {
       tags,
       summary: 'One action with its audit trail',
@@ -98,6 +93,20 @@ export async function actionRoutes(
           properties: {
             action: ref('Action'),
             events: { type: 'array', items: ref('AuditEvent') },
+            waiting: {
+              type: ['object', 'null'],
+              description: 'why a queued execution waits: the maintenance windows closed now',
+              properties: {
+                windows: { type: 'array', items: { type: 'string' } },
+                until: { type: ['string', 'null'] },
+                message: { type: 'string' },
+              },
+            },
+            findings: {
+              type: 'array',
+              description: 'the stored findings this action answers',
+              items: findingSummary,
+            },
           },
         },
         ...errorResponses,
@@ -107,7 +116,6 @@ export async function actionRoutes(
   });
 
   app.post<{ Body: SuggestInput }>('/actions', {
-    config: { role: 'operator' },
     schema: {
       tags,
       summary: 'Suggest an action for a finding named by hand',
@@ -140,7 +148,6 @@ export async function actionRoutes(
     ) => Promise<unknown>,
   ) =>
     app.post<CommentRoute>(`/actions/:id/${path}`, {
-      config: { role: 'admin' },
       schema: {
         tags,
         summary,
@@ -169,7 +176,7 @@ export async function actionRoutes(
   );
 
   app.post<IdRoute>('/actions/:id/secret', {
-    config: { role: 'admin' },
+    config: { secretAnswer: true },
     schema: {
       tags,
       summary: 'Collect, once, the secret a fix created for your execution',
@@ -191,8 +198,36 @@ export async function actionRoutes(
     service.rollback(id, a, c, { force: b.force }),
   );
 
+  app.post<{ Body: BulkInput }>('/actions/bulk', {
+    schema: {
+      tags,
+      summary: 'Approve or reject many actions, each in its own audited transition',
+      description:
+        'Each id gets its own result: one refusal (four-eyes, a lost race, a closed action) ' +
+        'does not stop the others. At most remediation.maxBulkActions ids per request.',
+      body: bulkBody,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            results: { type: 'array', items: bulkResultSchema },
+            counts: {
+              type: 'object',
+              properties: { ok: { type: 'integer' }, refused: { type: 'integer' } },
+            },
+          },
+        },
+        ...errorResponses,
+      },
+    },
+    handler: async (request) => {
+      const results = await service.bulk(request.body, actorOf(request));
+      const ok = results.filter((r) => r.ok).length;
+      return { results, counts: { ok, refused: results.length - ok } };
+    },
+  });
+
   app.post<IdRoute & { Body: { text: string } }>('/actions/:id/comments', {
-    config: { role: 'operator' },
     schema: {
       tags,
       summary: 'Add a comment to the audit trail',

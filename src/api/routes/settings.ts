@@ -11,13 +11,11 @@ export async function settingsRoutes(
   const response = { 200: ref('RemediationSettings'), ...errorResponses };
 
   app.get('/settings/remediation', {
-    config: { role: 'viewer' },
     schema: { tags, summary: 'The remediation settings', response },
     handler: () => opts.service.getSettings(),
   });
 
   app.put<{ Body: Record<string, unknown> }>('/settings/remediation', {
-    config: { role: 'admin' },
     schema: {
       tags,
       summary: 'Change some remediation settings; a refused change changes nothing',
@@ -30,13 +28,11 @@ export async function settingsRoutes(
   const options = { 200: ref('FixOptions'), ...errorResponses };
 
   app.get('/settings/fixes', {
-    config: { role: 'viewer' },
     schema: { tags, summary: 'The options that shape what some fixes do', response: options },
     handler: () => opts.service.getFixOptions(),
   });
 
   app.put<{ Body: Record<string, unknown> }>('/settings/fixes', {
-    config: { role: 'admin' },
     schema: {
       tags,
       summary: 'Change some fix options; plans made before keep the options they were made with',

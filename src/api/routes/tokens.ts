@@ -11,6 +11,7 @@ const tokenFields = {
   name: { type: 'string', description: 'Unique; the audit trail names the actor token:<name>' },
   role: { type: 'string' },
   createdAt: { type: 'string' },
+  expiresAt: { type: ['string', 'null'], description: 'Refused from this time on; null: never' },
 } as const;
 
 /** A token as listed: the response schema leaves out anything secret. */
@@ -20,12 +21,22 @@ const tokenInfo = {
     ...tokenFields,
     revokedAt: { type: ['string', 'null'] },
     revokedBy: { type: ['string', 'null'] },
+    createdBy: {
+      type: 'string',
+      description:
+        'Who created it: user:<name>, token:<name>, system (first start) or local:cli. A ' +
+        'token created by a user, directly or through other tokens, is refused while that ' +
+        'user is disabled',
+    },
   },
 } as const;
 
-export async function tokenRoutes(app: FastifyInstance, opts: { store: Store }): Promise<void> {
-  app.post<{ Body: { role: Role; name: string } }>('/tokens', {
-    config: { role: 'admin' },
+export async function tokenRoutes(
+  app: FastifyInstance,
+  opts: { store: Store; clock: () => Date },
+): Promise<void> {
+  app.post<{ Body: { role: Role; name: string; expiresInMinutes?: number } }>('/tokens', {
+    config: { secretAnswer: true },
     schema: {
       tags,
       summary: 'Create an API token; the token is shown in this answer only',
@@ -44,7 +55,13 @@ export async function tokenRoutes(app: FastifyInstance, opts: { store: Store }):
     },
     handler: async (request, reply) => {
       const actor = actorOf(request);
-      const created = await opts.store.createToken({ ...request.body, now: new Date(), actor });
+      const { role, name, expiresInMinutes } = request.body;
+      const now = opts.clock();
+      const expiresAt =
+        expiresInMinutes === undefined
+          ? null
+          : new Date(now.getTime() + expiresInMinutes * 60_000).toISOString();
+      const created = await opts.store.createToken({ role, name, now, actor, expiresAt });
       request.log.info(
         { tokenId: created.info.id, role: created.info.role, actor },
         'api token created',
@@ -54,7 +71,6 @@ export async function tokenRoutes(app: FastifyInstance, opts: { store: Store }):
   });
 
   app.get('/tokens', {
-    config: { role: 'admin' },
     schema: {
       tags,
       summary: 'Every token, revoked ones included; never the token itself',
@@ -67,7 +83,6 @@ export async function tokenRoutes(app: FastifyInstance, opts: { store: Store }):
   });
 
   app.delete<{ Params: { id: string } }>('/tokens/:id', {
-    config: { role: 'admin' },
     schema: {
       tags,
       summary: 'Revoke a token; it is refused from then on',
@@ -82,7 +97,7 @@ export async function tokenRoutes(app: FastifyInstance, opts: { store: Store }):
     },
     handler: async (request) => {
       const actor = actorOf(request);
-      const token = await opts.store.revokeToken(request.params.id, { actor, now: new Date() });
+      const token = await opts.store.revokeToken(request.params.id, { actor, now: opts.clock() });
       request.log.info({ tokenId: token.id, role: token.role, actor }, 'api token revoked');
       return { token };
     },

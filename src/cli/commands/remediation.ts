@@ -9,6 +9,7 @@ import { CommandFailed, type CliContext } from '../context.ts';
 import { formatAction, formatActionLine, formatActionList } from '../output.ts';
 import { parseIntInRange, parseListOf, parsePositiveInt } from '../parse.ts';
 import { waitForSettled } from '../wait.ts';
+import type { Waiting } from '../../domain/maintenance.ts';
 
 const path = (id: string, op = '') => `/actions/${encodeURIComponent(id)}${op ? `/${op}` : ''}`;
 
@@ -81,8 +82,13 @@ export function registerRemediation(program: Command, ctx: CliContext): void {
     .description('one action: plan before and after, reversibility, warnings, snapshot, timeline')
     .argument('<id>', 'action id')
     .action(async (id: string) => {
-      const detail = await ctx.client().get<{ action: Action; events: AuditEvent[] }>(path(id));
-      ctx.show(detail, (d) => formatAction(d.action, d.events));
+      const detail = await ctx
+        .client()
+        .get<{ action: Action; events: AuditEvent[]; waiting?: Waiting | null }>(path(id));
+      ctx.show(
+        detail,
+        (d) => (d.waiting ? `${d.waiting.message}\n` : '') + formatAction(d.action, d.events),
+      );
     });
 
   remediation

@@ -1,11 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { fixOptionProblem, type FixOptions } from '../../domain/fix-options.ts';
 import {
+  BULK_LIMIT_MAX,
   ROLLBACK_WINDOW_MAX,
   ROLLBACK_WINDOW_MIN,
   type RemediationSettings,
 } from '../../domain/settings.ts';
 import { UsageError, type CliContext } from '../context.ts';
+import { type SettingFlag, settingsSetter } from '../settings-flags.ts';
+import { registerCheckSettings } from './baseline.ts';
+import { registerScanSettings } from './scan.ts';
 import { formatSettings } from '../output.ts';
 import { parseBoolean, parseIntInRange, parsePortList, parsePositiveInt } from '../parse.ts';
 import type { FlagNames } from '../terms.ts';
@@ -14,12 +19,18 @@ const REMEDIATION_FLAGS: FlagNames = {
   requireApproval: '--require-approval',
   autoExecute: '--auto-execute',
   rollbackWindowMinutes: '--rollback-window',
+  allowSelfApproval: '--allow-self-approval',
+  maxBulkActions: '--max-bulk-actions',
+  maintenanceWindows: '--maintenance-windows',
 };
 
 interface SetOptions {
   requireApproval?: boolean;
   autoExecute?: boolean;
   rollbackWindow?: number;
+  allowSelfApproval?: boolean;
+  maxBulkActions?: number;
+  maintenanceWindows?: unknown;
 }
 
 export function registerSettings(program: Command, ctx: CliContext): void {
@@ -47,14 +58,36 @@ export function registerSettings(program: Command, ctx: CliContext): void {
         `${ROLLBACK_WINDOW_MAX}`,
       parseIntInRange(ROLLBACK_WINDOW_MIN, ROLLBACK_WINDOW_MAX),
     )
+    .option(
+      '--allow-self-approval <bool>',
+      'let the creator of an action approve it too (single-admin installs): true|false',
+      parseBoolean,
+    )
+    .option(
+      '--max-bulk-actions <n>',
+      `most actions one bulk approve or reject may name, 1 to ${BULK_LIMIT_MAX}`,
+      parseIntInRange(1, BULK_LIMIT_MAX),
+    )
+    .option(
+      '--maintenance-windows <json|@file>',
+      'the whole list of maintenance windows as JSON, or @file holding it; [] for none',
+      parseWindowsOption,
+    )
     .action(async (o: SetOptions) => {
       const patch: Partial<RemediationSettings> = {};
+      if (o.allowSelfApproval !== undefined) patch.allowSelfApproval = o.allowSelfApproval;
+      if (o.maxBulkActions !== undefined) patch.maxBulkActions = o.maxBulkActions;
+      if (o.maintenanceWindows !== undefined) {
+        patch.maintenanceWindows =
+          o.maintenanceWindows as RemediationSettings['maintenanceWindows'];
+      }
       if (o.requireApproval !== undefined) patch.requireApproval = o.requireApproval;
       if (o.autoExecute !== undefined) patch.autoExecute = o.autoExecute;
       if (o.rollbackWindow !== undefined) patch.rollbackWindowMinutes = o.rollbackWindow;
       if (Object.keys(patch).length === 0) {
         throw new UsageError(
-          'nothing to change; give --require-approval, --auto-execute or --rollback-window',
+          'nothing to change; give --require-approval, --auto-execute, --rollback-window, ' +
+            '--allow-self-approval, --max-bulk-actions or --maintenance-windows',
         );
       }
       const updated = await ctx
@@ -62,6 +95,9 @@ export function registerSettings(program: Command, ctx: CliContext): void {
         .put<RemediationSettings>('/settings/remediation', patch);
       ctx.show(updated, formatSettings);
     });
+
+  registerCheckSettings(settings, ctx);
+  registerScanSettings(settings, ctx);
 
   const fixes = settings
     .command('fixes')
@@ -77,36 +113,33 @@ export function registerSettings(program: Command, ctx: CliContext): void {
   const set = fixes
     .command('set')
     .description('change some fix options (admin); plans already made keep their options');
-  for (const [flag, key, help, parse] of FIX_FLAGS) set.option(flag, help, checked(key, parse));
-  set.action(async (o: Record<string, unknown>) => {
-    const patch: Record<string, unknown> = {};
-    for (const [, key] of FIX_FLAGS) if (o[key] !== undefined) patch[key] = o[key];
-    if (Object.keys(patch).length === 0) {
-      const flags = FIX_FLAGS.map(([flag]) => flagName(flag)).join(', ');
-      throw new UsageError(`nothing to change; give one of ${flags}`);
-    }
-    const names = Object.fromEntries(FIX_FLAGS.map(([flag, key]) => [key, flagName(flag)]));
-    ctx.show(await ctx.client(names).put<FixOptions>('/settings/fixes', patch), formatSettings);
-  });
+  settingsSetter(set, ctx, '/settings/fixes', FIX_FLAGS, fixOptionProblem);
 }
 
 const text = (value: string) => value;
-const flagName = (flag: string) => flag.split(' ')[0] ?? flag;
 
-/** The option's own parser, then the same check the server makes, before any request. */
-function checked(key: keyof FixOptions, parse: (value: string) => unknown) {
-  return (value: string) => {
-    const parsed = parse(value);
-    const problem = fixOptionProblem(key, parsed);
-    if (problem) throw new InvalidArgumentError(`expected ${problem}, got "${value}".`);
-    return parsed;
-  };
+/** JSON given inline or, after `@`, read from a file; the server checks the windows. */
+function parseWindowsOption(value: string): unknown {
+  const source = value.startsWith('@') ? readFileOrThrow(value.slice(1)) : value;
+  try {
+    return JSON.parse(source);
+  } catch {
+    throw new InvalidArgumentError(
+      `expected a JSON list of windows such as '[{"name":"weekend","account":"111122223333",` +
+        `"schedule":"sat,sun 02:00-06:00","timezone":"UTC"}]', got "${value}".`,
+    );
+  }
 }
 
-type FixFlag = [flag: string, key: keyof FixOptions, help: string, parse: (v: string) => unknown];
-
+function readFileOrThrow(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot read ${file}: ${(error as Error).message}.`);
+  }
+}
 /** Commander turns each flag into the camel-case option key beside it. */
-const FIX_FLAGS: FixFlag[] = [
+const FIX_FLAGS: SettingFlag<keyof FixOptions>[] = [
   ['--ec2-authorized-ports <ports>', 'ec2AuthorizedPorts', 'left open, e.g. 80,443', parsePortList],
   ['--rds-apply-immediately <bool>', 'rdsApplyImmediately', 'true|false', parseBoolean],
   ['--rds-backup-retention-days <days>', 'rdsBackupRetentionDays', '1 to 35', parsePositiveInt],
