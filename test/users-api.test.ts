@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type ApiHarness } from './helpers/api.ts';
-import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
+import { describe, expect, it } from 'vitest';
+import type { ApiHarness } from './helpers/api.ts';
+import { ENGINES, type TestDatabase } from './helpers/databases.ts';
+import { apiPerSuite, signIn } from './helpers/people.ts';
 import { addUser, browse, login, userEvents } from './helpers/session.ts';
 
 const PASSWORD = 'a long enough password';
@@ -8,15 +9,10 @@ const PASSWORD = 'a long enough password';
 describe.each(ENGINES)('users over the API on %s', { timeout: 60_000 }, (engine) => {
   let database: TestDatabase;
   let api: ApiHarness;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(engine);
-    api = await startApi({ database });
-  }, 60_000);
-  afterAll(async () => {
-    await api.close();
-    await database.drop();
-  }, 60_000);
+  apiPerSuite(engine, {}, (started, created) => {
+    api = started;
+    database = created;
+  });
 
   const usernames = async () =>
     (await api.call('GET', '/api/v1/users')).body.items.map((u: any) => u.username);
@@ -138,8 +134,7 @@ describe.each(ENGINES)('users over the API on %s', { timeout: 60_000 }, (engine)
 
   it('disables and enables, never the last enabled admin', async () => {
     await addUser(api, 'root1', 'admin', PASSWORD);
-    await addUser(api, 'root2', 'admin', PASSWORD);
-    const root2 = (await login(api, 'root2', PASSWORD)).browser!;
+    const root2 = await signIn(api, 'root2', 'admin', PASSWORD);
     const off = await api.call('POST', '/api/v1/users/root2/disable');
     expect(off.status).toBe(200);
     expect(off.body.user).toMatchObject({ disabledBy: 'token:admin-test' });
@@ -188,8 +183,7 @@ describe.each(ENGINES)('users over the API on %s', { timeout: 60_000 }, (engine)
   });
 
   it('resets a password to a new one-time password and ends the sessions', async () => {
-    await addUser(api, 'fay', 'viewer', PASSWORD);
-    const fay = (await login(api, 'fay', PASSWORD)).browser!;
+    const fay = await signIn(api, 'fay', 'viewer', PASSWORD);
     const reset = await api.call('POST', '/api/v1/users/fay/password');
     expect(reset.status).toBe(200);
     expect(reset.body.user.mustChangePassword).toBe(true);

@@ -1,23 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROLES } from '../src/domain/status.ts';
-import { startApi, suggestion, type ApiHarness } from './helpers/api.ts';
-import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
-import { addUser, browse, login } from './helpers/session.ts';
+import { suggestion, type ApiHarness } from './helpers/api.ts';
+import { ENGINES } from './helpers/databases.ts';
+import { apiPerSuite, signIn } from './helpers/people.ts';
+import { browse } from './helpers/session.ts';
 
 const PASSWORD = 'whoami test password';
 
 describe.each(ENGINES)('GET /api/v1/whoami on %s', { timeout: 60_000 }, (engine) => {
-  let database: TestDatabase;
   let api: ApiHarness;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(engine);
-    api = await startApi({ database });
-  }, 60_000);
-  afterAll(async () => {
-    await api.close();
-    await database.drop();
-  }, 60_000);
+  apiPerSuite(engine, {}, (started) => {
+    api = started;
+  });
 
   it('names a bearer token of each role, with the audit actor the server records', async () => {
     for (const role of ROLES) {
@@ -33,9 +27,8 @@ describe.each(ENGINES)('GET /api/v1/whoami on %s', { timeout: 60_000 }, (engine)
   });
 
   it('names a signed-in person, and the actor matches what a change is audited as', async () => {
-    await addUser(api, 'wanda', 'operator', PASSWORD);
-    const { browser } = await login(api, 'wanda', PASSWORD);
-    const res = await browse(api, browser!, 'GET', '/api/v1/whoami');
+    const browser = await signIn(api, 'wanda', 'operator', PASSWORD);
+    const res = await browse(api, browser, 'GET', '/api/v1/whoami');
     expect(res.status, res.text).toBe(200);
     expect(res.body).toEqual({
       kind: 'user',
@@ -44,7 +37,7 @@ describe.each(ENGINES)('GET /api/v1/whoami on %s', { timeout: 60_000 }, (engine)
       actor: 'user:wanda',
     });
 
-    const made = await browse(api, browser!, 'POST', '/api/v1/actions', {
+    const made = await browse(api, browser, 'POST', '/api/v1/actions', {
       body: suggestion('whoami-bucket'),
     });
     expect(made.status, made.text).toBe(201);

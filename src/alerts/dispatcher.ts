@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { metrics } from '../metrics/metrics.ts';
-import { CHANNEL_FAILING_AFTER } from '../store/alerts.ts';
+import { CHANNEL_FAILING_AFTER } from '../store/alert-channels.ts';
 import type { Store } from '../store/store.ts';
 import { buildMessage } from './message.ts';
 import type { ClaimedDelivery } from './model.ts';
