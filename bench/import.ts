@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -126,14 +126,27 @@ export interface ChildFigures {
   findings: number;
 }
 
-/** Runs bench/import-child.ts in its own process, so its peak memory is its own. */
-async function child(args: string[]): Promise<ChildFigures> {
+/**
+ * The node flags the product's launcher starts the server with: the first line of
+ * bin/infraudit.js, `#!/usr/bin/env -S node <flags>`.
+ */
+export function launcherFlags(): string[] {
+  const launcher = readFileSync(join(import.meta.dirname, '../bin/infraudit.js'), 'utf8');
+  const first = launcher.split('\n')[0]!;
+  const prefix = '#!/usr/bin/env -S node';
+  if (!first.startsWith(prefix)) throw new Error(`bin/infraudit.js starts "${first}"`);
+  return first.slice(prefix.length).split(/\s+/).filter(Boolean);
+}
+
+/**
+ * Runs bench/import-child.ts in its own process, so its peak memory is its own: the
+ * import with the flags the server runs with, the bare parse with node's defaults.
+ */
+async function child(args: string[], flags: string[] = []): Promise<ChildFigures> {
   const { stdout } = await run(
     process.execPath,
-    [join(import.meta.dirname, 'import-child.ts'), ...args],
-    {
-      maxBuffer: 1024 * 1024,
-    },
+    [...flags, join(import.meta.dirname, 'import-child.ts'), ...args],
+    { maxBuffer: 1024 * 1024 },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildFigures;
 }
@@ -153,7 +166,7 @@ export async function importBench(n: number): Promise<ImportBenchResult> {
     const file = join(dir, 'prowler.ocsf.json');
     const fileBytes = await writeOcsfFile(file, n);
     const parse = await child(['parse', file]);
-    const stream = await child(['import', file, join(dir, 'data')]);
+    const stream = await child(['import', file, join(dir, 'data')], launcherFlags());
     return { findings: n, fileBytes, parse, stream, ratio: parse.seconds / stream.seconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { consoleBench } from './console.ts';
-import { importBench } from './import.ts';
+import { importBench, launcherFlags } from './import.ts';
 import { lifecycleBench } from './lifecycle.ts';
 import { queueBench } from './queue.ts';
 import { replicasBench } from './replicas.ts';
@@ -69,7 +69,8 @@ const imported = await importBench(Number(process.env.BENCH_IMPORT ?? 100_000));
 const mb = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(0)} MB`;
 out(
   `\nstreaming import of a Prowler JSON-OCSF file, ${imported.findings} findings, ` +
-    `${mb(imported.fileBytes)}, into SQLite (each side in its own process)`,
+    `${mb(imported.fileBytes)}, into SQLite (each side in its own process; the import with ` +
+    `the server's node flags, ${launcherFlags().join(' ')})`,
 );
 out(
   `  streaming import: ${imported.stream.seconds.toFixed(2)} s, peak RSS ` +

@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, suggestion, type ApiHarness } from './helpers/api.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { suggestion, type ApiHarness } from './helpers/api.ts';
 import { fillOwners } from '../src/store/migrations/013-token-owner.ts';
 import type { Store } from '../src/store/store.ts';
 import { newAction } from './helpers/actions.ts';
-import {
-  createTestDatabase,
-  ENGINES,
-  kyselyFor,
-  storePerSuite,
-  type TestDatabase,
-} from './helpers/databases.ts';
+import { ENGINES, kyselyFor, storePerSuite, type TestDatabase } from './helpers/databases.ts';
+import { apiPerSuite, mintToken, signIn } from './helpers/people.ts';
 import { addUser, browse, login, type Browser } from './helpers/session.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -17,33 +12,18 @@ let bucketCount = 0;
 const bucket = () => `persons-${process.pid}-${++bucketCount}`;
 
 describe.each(ENGINES)('people behind tokens on %s', { timeout: 60_000 }, (engine) => {
-  let database: TestDatabase;
   let api: ApiHarness;
   let now = Date.parse('2026-06-01T10:00:00Z');
-
+  apiPerSuite(engine, { clock: () => new Date(now) }, (started) => {
+    api = started;
+  });
   beforeAll(async () => {
-    database = await createTestDatabase(engine);
-    api = await startApi({ database, clock: () => new Date(now) });
     // Another enabled admin user, so the ones under test may be disabled.
     await addUser(api, 'root', 'admin', PASSWORD);
   }, 60_000);
-  afterAll(async () => {
-    await api.close();
-    await database.drop();
-  }, 60_000);
 
   const head = async () => (await api.store.verifyAudit()).head.seq;
-  const signIn = async (username: string, role: 'admin' | 'operator' = 'admin') => {
-    await addUser(api, username, role, PASSWORD);
-    return (await login(api, username, PASSWORD)).browser!;
-  };
-  const mint = async (browser: Browser, name: string, extra: Record<string, unknown> = {}) => {
-    const res = await browse(api, browser, 'POST', '/api/v1/tokens', {
-      body: { role: 'admin', name, ...extra },
-    });
-    expect(res.status, res.text).toBe(201);
-    return { token: (res.body as any).token as string, id: (res.body as any).info.id as string };
-  };
+  const signInAdmin = (username: string) => signIn(api, username, 'admin', PASSWORD);
   const createAs = async (as: { token: string } | Browser) => {
     const body = suggestion(bucket());
     const res =
@@ -55,8 +35,8 @@ describe.each(ENGINES)('people behind tokens on %s', { timeout: 60_000 }, (engin
   };
 
   it('refuses the tokens a user created while that user is disabled, and lists who created each', async () => {
-    const dan = await signIn('dan');
-    const own = await mint(dan, 'dan-token');
+    const dan = await signInAdmin('dan');
+    const own = await mintToken(api, dan, 'dan-token');
     // A token made with dan's token belongs to dan too.
     const child = await api.call('POST', '/api/v1/tokens', {
       as: { token: own.token },
@@ -93,8 +73,8 @@ describe.each(ENGINES)('people behind tokens on %s', { timeout: 60_000 }, (engin
   });
 
   it('counts a user and the tokens they made as one person for four-eyes', async () => {
-    const ann = await signIn('ann');
-    const second = await mint(ann, 'ann-second');
+    const ann = await signInAdmin('ann');
+    const second = await mintToken(api, ann, 'ann-second');
     const grandchild = await api.call('POST', '/api/v1/tokens', {
       as: { token: second.token },
       body: { role: 'admin', name: 'ann-third' },
@@ -145,18 +125,21 @@ describe.each(ENGINES)('people behind tokens on %s', { timeout: 60_000 }, (engin
       createdBy: 'token:admin',
       person: 'user:admin',
     });
-    // Disabling that user does not stop the first-start token: no user created it.
+    // Disabling that user stops the first-start token too: it belongs to that user.
     await addUser(api, 'backup', 'admin', PASSWORD);
     expect((await api.call('POST', '/api/v1/users/admin/disable')).status).toBe(200);
     expect((await api.call('GET', '/api/v1/actions', { as: { token: first.token } })).status).toBe(
-      200,
+      401,
     );
     expect((await api.call('POST', '/api/v1/users/admin/enable')).status).toBe(200);
+    expect((await api.call('GET', '/api/v1/actions', { as: { token: first.token } })).status).toBe(
+      200,
+    );
   });
 
   it('lets a person approve their own action only while allowSelfApproval is on, audited', async () => {
-    const eve = await signIn('eve');
-    const eveToken = await mint(eve, 'eve-token');
+    const eve = await signInAdmin('eve');
+    const eveToken = await mintToken(api, eve, 'eve-token');
     const relax = await api.call('PUT', '/api/v1/settings/remediation', {
       body: { allowSelfApproval: true },
     });
@@ -187,8 +170,8 @@ describe.each(ENGINES)('people behind tokens on %s', { timeout: 60_000 }, (engin
       body: { role: 'admin', name: 'short-admin', expiresInMinutes: 30 },
     });
     expect(expiring.status).toBe(201);
-    const fay = await signIn('fay');
-    await mint(fay, 'fay-token');
+    const fay = await signInAdmin('fay');
+    await mintToken(api, fay, 'fay-token');
     expect((await api.call('POST', '/api/v1/users/fay/disable')).status).toBe(200);
 
     const adminTest = tokens.find((t) => t.name === 'admin-test');
@@ -217,22 +200,18 @@ describe.each(ENGINES)(
   'sign-in rate limit under concurrency on %s',
   { timeout: 120_000 },
   (engine) => {
-    let database: TestDatabase;
     let api: ApiHarness;
     const now = Date.parse('2026-06-01T10:00:00Z');
-
-    beforeAll(async () => {
-      database = await createTestDatabase(engine);
-      api = await startApi({
-        database,
+    apiPerSuite(
+      engine,
+      {
         clock: () => new Date(now),
         auth: { loginMaxFailures: 5, loginMaxFailuresPerIp: 10_000 },
-      });
-    }, 60_000);
-    afterAll(async () => {
-      await api.close();
-      await database.drop();
-    }, 60_000);
+      },
+      (started) => {
+        api = started;
+      },
+    );
 
     const statuses = (results: { status: number }[]) => {
       const counts: Record<number, number> = {};
@@ -260,8 +239,7 @@ describe.each(ENGINES)(
     });
 
     it('caps concurrent current-password guesses on a password change the same way', async () => {
-      await addUser(api, 'hal', 'viewer', PASSWORD);
-      const hal = (await login(api, 'hal', PASSWORD)).browser!;
+      const hal = await signIn(api, 'hal', 'viewer', PASSWORD);
       const results = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
           browse(api, hal, 'POST', '/api/v1/session/password', {
@@ -287,17 +265,10 @@ describe.each(ENGINES)(
 );
 
 describe.each(ENGINES)('names and password changes on %s', { timeout: 60_000 }, (engine) => {
-  let database: TestDatabase;
   let api: ApiHarness;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(engine);
-    api = await startApi({ database });
-  }, 60_000);
-  afterAll(async () => {
-    await api.close();
-    await database.drop();
-  }, 60_000);
+  apiPerSuite(engine, {}, (started) => {
+    api = started;
+  });
 
   it('refuses control and bidirectional characters in display names, creating nothing', async () => {
     const before = (await api.call('GET', '/api/v1/users')).body.items.length;
@@ -322,8 +293,7 @@ describe.each(ENGINES)('names and password changes on %s', { timeout: 60_000 }, 
   });
 
   it('issues a new session id and CSRF token when the password changes', async () => {
-    await addUser(api, 'kim', 'viewer', PASSWORD);
-    const old = (await login(api, 'kim', PASSWORD)).browser!;
+    const old = await signIn(api, 'kim', 'viewer', PASSWORD);
     const changed = await browse(api, old, 'POST', '/api/v1/session/password', {
       body: { currentPassword: PASSWORD, newPassword: 'another long password' },
     });
@@ -354,8 +324,7 @@ describe.each(ENGINES)('names and password changes on %s', { timeout: 60_000 }, 
     expect(created.status).toBe(400);
     expect(created.body.error.message).toContain('password');
     expect(created.text).not.toContain(secret);
-    await addUser(api, 'quin', 'viewer', PASSWORD);
-    const quin = (await login(api, 'quin', PASSWORD)).browser!;
+    const quin = await signIn(api, 'quin', 'viewer', PASSWORD);
     const res = await browse(api, quin, 'POST', '/api/v1/session/password', {
       body: { currentPassword: PASSWORD, newPassword: 'short' },
     });
@@ -427,7 +396,7 @@ describe.each(ENGINES)('filling in the owners of tokens from before on %s', (eng
       await fillOwners(db);
       expect(await read()).toEqual(fresh);
       expect(fresh).toEqual([
-        { name: 'boot', created_by: 'system', created_by_user: null, person: 'user:admin' },
+        { name: 'boot', created_by: 'system', created_by_user: 'admin', person: 'user:admin' },
         { name: 'cli', created_by: 'local:cli', created_by_user: null, person: 'token:cli' },
         { name: 'lee-t', created_by: 'user:lee', created_by_user: 'lee', person: 'user:lee' },
         { name: 'lee-t2', created_by: 'token:lee-t', created_by_user: 'lee', person: 'user:lee' },

@@ -254,13 +254,43 @@ describe('runChecks', () => {
         encryption: null,
         publicAccessBlock: null,
         versioning: { status: 'Suspended', mfaDelete: null },
+        policyStatus: { isPublic: true },
       }),
+      bucket('private-policy', { policyStatus: { isPublic: false } }),
     ]);
     expect(out.filter((r) => r.name === 'good').every((r) => r.state === 'passed')).toBe(true);
+    expect(out.filter((r) => r.name === 'private-policy').every((r) => r.state === 'passed')).toBe(
+      true,
+    );
     expect(out.filter((r) => r.name === 'bad').map((r) => [r.check, r.severity])).toEqual([
       ['s3-default-encryption', 'medium'],
       ['s3-public-access-block', 'high'],
+      ['s3-bucket-policy-public', 'critical'],
       ['s3-versioning', 'low'],
+    ]);
+    // A public policy is for a person to judge: the failed report names no fix.
+    const policy = out.find((r) => r.name === 'bad' && r.check === 's3-bucket-policy-public');
+    expect(policy).toMatchObject({ state: 'failed', remedy: null });
+  });
+
+  it('flags root user access keys critical, with no fix', () => {
+    const account = (name: string, present: boolean) =>
+      res('AwsAccount', name, { accountId: name, accountAccessKeysPresent: present });
+    expect(run([account('111122223333', true), account('444455556666', false)])).toEqual([
+      {
+        check: 'iam-root-access-keys',
+        name: '111122223333',
+        state: 'failed',
+        severity: 'critical',
+        remedy: null,
+      },
+      {
+        check: 'iam-root-access-keys',
+        name: '444455556666',
+        state: 'passed',
+        severity: 'critical',
+        remedy: null,
+      },
     ]);
   });
 

@@ -1,35 +1,98 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccountClients } from '../src/cloud/accounts.ts';
+import { createScanner, type Scanner } from '../src/inventory/scan.ts';
 import type { DiscoveredResource } from '../src/inventory/types.ts';
+import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
+import { writeStateFile } from '../src/sandbox/state-file.ts';
+import type { BucketState } from '../src/sandbox/types.ts';
+import { cloudOf } from './helpers/accounts.ts';
 import { type ApiHarness, startApi } from './helpers/api.ts';
 import { cli } from './helpers/cli.ts';
 import { versionedBucket } from './helpers/resources.ts';
+import { ACCOUNT, REGION, silentLog } from './helpers/world.ts';
 
 const bucket = versionedBucket;
 
-/** Records resources in the inventory as a scan would. */
+/** Records resources in the inventory as a scan would, without reading the cloud. */
 async function inventory(api: ApiHarness, resources: DiscoveredResource[]) {
   const now = new Date();
   const run = await api.store.startScan({ trigger: 'cli', actor: 'test', now, units: [] });
   await api.store.updateInventory({
     scanId: run!.id,
+    startedAt: run!.startedAt,
     now,
     resources: resources.map((resource) => ({ scope: 'test', resource })),
     completeScopes: [],
-  });
+  } as never);
   // One scan runs at a time: finish this one so the next recording can start its own.
   await api.store.finishScan(run!.id, { status: 'completed', now, summary: null });
 }
 
+const sandboxBucket = (versioning: 'Enabled' | null): BucketState => ({
+  createdAt: '2024-01-01T00:00:00.000Z',
+  encryption: null,
+  publicAccessBlock: null,
+  versioning,
+  tags: { env: 'prod' },
+});
+
 describe('baselines and check settings over HTTP and the CLI', () => {
+  let dir: string;
+  let sandbox: Sandbox;
+  let scanner: Scanner;
+  let s3: S3Client;
+  let destroy: () => void;
   let api: ApiHarness;
   let env: Record<string, string>;
   beforeAll(async () => {
-    api = await startApi();
+    dir = await mkdtemp(join(tmpdir(), 'infraudit-drift-api-'));
+    const statePath = join(dir, 'state.json');
+    await writeStateFile(statePath, {
+      version: 1,
+      defaultAccount: ACCOUNT,
+      accounts: {
+        [ACCOUNT]: {
+          regions: {
+            [REGION]: {
+              s3: { buckets: { alpha: sandboxBucket('Enabled'), beta: sandboxBucket('Enabled') } },
+            },
+          },
+        },
+      },
+    });
+    sandbox = await startSandbox({ statePath });
+    const cloud = cloudOf(sandbox);
+    const clients = createAccountClients(cloud, null);
+    s3 = new S3Client({ region: REGION, ...cloud });
+    destroy = () => {
+      clients.destroy();
+      s3.destroy();
+    };
+    api = await startApi({
+      scanner: (store) =>
+        (scanner = createScanner({
+          store,
+          clients,
+          accounts: null,
+          defaultRegion: REGION,
+          defaultKubeContext: false,
+          log: silentLog,
+        })),
+    });
     env = { INFRAUDIT_URL: api.url, INFRAUDIT_TOKEN: api.tokens.admin };
-    await inventory(api, [bucket('alpha', 'Enabled'), bucket('beta', 'Enabled')]);
+    // The scan records the inventory, and a first baseline of each resource it finds.
+    expect((await scanner.run({ trigger: 'cli', actor: 'test' })).status).toBe('completed');
   });
   afterAll(async () => {
+    await scanner?.idle();
     await api?.close();
+    destroy?.();
+    await sandbox?.close();
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('creates baselines of named resources, lists and shows them', async () => {
@@ -37,20 +100,22 @@ describe('baselines and check settings over HTTP and the CLI', () => {
       body: { resourceIds: ['arn:aws:s3:::alpha'] },
     });
     expect(created.status).toBe(201);
+    const scanned = await api.store.getResource('arn:aws:s3:::alpha');
     expect(created.body.baselines).toMatchObject([
       {
         resourceId: 'arn:aws:s3:::alpha',
-        version: 1,
+        version: 2,
         reason: 'captured',
         active: true,
         capturedBy: 'token:admin-test',
-        config: bucket('alpha', 'Enabled').config,
+        config: scanned?.config,
         tags: { env: 'prod' },
       },
     ]);
+    expect(created.body.source).toBe('live');
     const listed = await api.call('GET', '/api/v1/baselines?type=AwsS3Bucket', { as: 'viewer' });
     expect(listed.status).toBe(200);
-    expect(listed.body.total).toBe(1);
+    expect(listed.body.total).toBe(2);
     const shown = await api.call('GET', `/api/v1/baselines/${created.body.baselines[0].id}`, {
       as: 'viewer',
     });
@@ -60,30 +125,41 @@ describe('baselines and check settings over HTTP and the CLI', () => {
   it('captures every resource with all, and promotes one after a change', async () => {
     const all = await api.call('POST', '/api/v1/baselines', { body: { all: true } });
     expect(all.status).toBe(201);
-    expect(all.body.baselines.map((b: any) => [b.name, b.version])).toEqual([
-      ['alpha', 2],
-      ['beta', 1],
+    expect(
+      all.body.baselines
+        .filter((b: any) => b.type === 'AwsS3Bucket')
+        .map((b: any) => [b.name, b.version]),
+    ).toEqual([
+      ['alpha', 3],
+      ['beta', 2],
     ]);
-    await inventory(api, [bucket('alpha', 'Suspended'), bucket('beta', 'Enabled')]);
+    // Changed in the cloud after the last scan: the promotion reads it live.
+    await s3.send(
+      new PutBucketVersioningCommand({
+        Bucket: 'alpha',
+        VersioningConfiguration: { Status: 'Suspended' },
+      }),
+    );
     const promoted = await api.call('POST', '/api/v1/baselines/promote', {
       body: { resourceId: 'arn:aws:s3:::alpha' },
     });
     expect(promoted.status).toBe(200);
-    expect(promoted.body.baselines[0]).toMatchObject({ version: 3, reason: 'promoted' });
+    expect(promoted.body.baselines[0]).toMatchObject({ version: 4, reason: 'promoted' });
     expect(promoted.body.baselines[0].config.versioning.status).toBe('Suspended');
     const history = await api.call(
       'GET',
       `/api/v1/baselines?resourceId=${encodeURIComponent('arn:aws:s3:::alpha')}&allVersions=true`,
     );
     expect(history.body.items.map((b: any) => [b.version, b.active])).toEqual([
-      [3, true],
+      [4, true],
+      [3, false],
       [2, false],
       [1, false],
     ]);
   });
 
   it('refuses bad requests, unknown resources and viewers, and changes nothing', async () => {
-    const before = await api.call('GET', '/api/v1/baselines?allVersions=true');
+    const before = (await api.call('GET', '/api/v1/baselines?allVersions=true')).body;
     const refusals: [string, string, unknown, string | undefined, number][] = [
       ['POST', '/api/v1/baselines', {}, undefined, 400],
       ['POST', '/api/v1/baselines', { all: true, resourceIds: ['x'] }, undefined, 400],
@@ -107,10 +183,11 @@ describe('baselines and check settings over HTTP and the CLI', () => {
     }
     expect((await api.call('GET', '/api/v1/baselines?bogus=1')).status).toBe(400);
     expect((await api.call('GET', '/api/v1/baselines/no-such-id')).status).toBe(404);
-    expect(await api.call('GET', '/api/v1/baselines?allVersions=true')).toEqual(before);
+    expect((await api.call('GET', '/api/v1/baselines?allVersions=true')).body).toEqual(before);
   });
 
   it('promoting a resource that has no baseline is refused', async () => {
+    // Recorded without a scan, so it has no baseline yet: refused before any cloud read.
     await inventory(api, [bucket('gamma', 'Enabled')]);
     const answer = await api.call('POST', '/api/v1/baselines/promote', {
       body: { resourceId: 'arn:aws:s3:::gamma' },
@@ -150,7 +227,7 @@ describe('baselines and check settings over HTTP and the CLI', () => {
       env,
     );
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout).items.map((b: any) => b.version)).toEqual([2, 1]);
+    expect(JSON.parse(listed.stdout).items.map((b: any) => b.version)).toEqual([3, 2, 1]);
     const id = JSON.parse(listed.stdout).items[0].id;
     const shown = await cli(['baseline', 'show', id], env);
     expect(shown.stdout).toContain('"versioning"');

@@ -106,6 +106,55 @@ for (const engine of ENGINES) {
       expect(await store.listBaselines({ allVersions: true })).toEqual(before);
     });
 
+    it('resolves the inventory resources a capture is about, changing nothing', async () => {
+      const now = later(3);
+      const run = await store.startScan({ trigger: 'cli', actor: 'test', now, units: [] });
+      await store.updateInventory({
+        scanId: run!.id,
+        startedAt: run!.startedAt,
+        now,
+        resources: ['a', 'fresh'].map((name) => ({ scope: 'test', resource: bucket(name) })),
+        completeScopes: [],
+      } as never);
+      await store.finishScan(run!.id, { status: 'completed', now, summary: null });
+      const before = await store.listBaselines({ allVersions: true });
+
+      const named = await store.baselineTargets({ resourceIds: ['arn:aws:s3:::a'] });
+      expect(named.map((r) => [r.id, r.config, r.tags])).toEqual([
+        ['arn:aws:s3:::a', bucket('a').config, { env: 'prod' }],
+      ]);
+      expect((await store.baselineTargets({ all: true })).map((r) => r.id).sort()).toEqual([
+        'arn:aws:s3:::a',
+        'arn:aws:s3:::fresh',
+      ]);
+      const refusals = [
+        store.baselineTargets({ resourceIds: ['arn:aws:s3:::nope'] }),
+        store.baselineTargets({ resourceIds: ['arn:aws:s3:::fresh'] }, { existingOnly: true }),
+        store.baselineTargets({}),
+        store.baselineTargets({ all: true, resourceIds: ['arn:aws:s3:::a'] }),
+      ];
+      expect(await Promise.all(refusals.map(async (r) => (await appErrorOf(r)).code))).toEqual([
+        'not_found',
+        'not_found',
+        'invalid_input',
+        'invalid_input',
+      ]);
+      // A promotion is refused in the capture too, for a resource that lost its chance.
+      const error = await appErrorOf(
+        store.captureBaselines([bucket('a', 'Suspended'), bucket('fresh')], {
+          actor: 'token:admin',
+          now,
+          reason: 'promoted',
+          existingOnly: true,
+        }),
+      );
+      expect([error.code, error.message]).toEqual([
+        'not_found',
+        expect.stringContaining('"arn:aws:s3:::fresh"'),
+      ]);
+      expect(await store.listBaselines({ allVersions: true })).toEqual(before);
+    });
+
     it('stores the check settings as a settings group, audited', async () => {
       expect((await store.getCheckSettings()).keyRotationDays).toBe(90);
       const updated = await store.updateCheckSettings(

@@ -72,6 +72,33 @@ describe('diffConfig', () => {
     expect(classify({ fromPort: 22, toPort: 22, cidrIpv4: '10.0.0.0/8' })).toBe('low');
   });
 
+  it('rates a bucket made public by its policy critical, unless the baseline never read it', () => {
+    const withPolicy = (policyStatus: unknown) => ({ ...bucket(FULL), policyStatus });
+    expect(
+      diffConfig('AwsS3Bucket', withPolicy({ isPublic: false }), withPolicy({ isPublic: true })),
+    ).toEqual([
+      {
+        path: 'policyStatus.isPublic',
+        before: false,
+        after: true,
+        driftType: 'security',
+        severity: 'critical',
+      },
+    ]);
+    expect(diffConfig('AwsS3Bucket', withPolicy(null), withPolicy({ isPublic: true }))).toEqual([]);
+  });
+
+  it('judges sensitive ports by the configured list, not the default one', () => {
+    const before = group([]);
+    const severity = (r: Record<string, unknown>, sensitivePorts: number[]) =>
+      diffConfig('AwsEc2SecurityGroup', before, group([rule(r)]), { sensitivePorts })[0]?.severity;
+    const https = { fromPort: 8443, toPort: 8443, cidrIpv4: '0.0.0.0/0' };
+    const ssh = { fromPort: 22, toPort: 22, cidrIpv4: '0.0.0.0/0' };
+    expect(severity(https, [22, 8443])).toBe('high');
+    expect(severity({ ...https, fromPort: 8000, toPort: 9000 }, [8443])).toBe('high');
+    expect(severity(ssh, [3389])).toBe('medium');
+  });
+
   it('shows a rule description change as a change inside the rule, not a new rule', () => {
     const before = group([rule({ cidrIpv4: '10.0.0.0/8', description: 'vpn' })]);
     const after = group([rule({ cidrIpv4: '10.0.0.0/8', description: 'office' })]);

@@ -1,9 +1,10 @@
 import { AuthorizeSecurityGroupIngressCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { PutPublicAccessBlockCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { PutBucketPolicyCommand, PutPublicAccessBlockCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../src/catalog/index.ts';
 import { createAccountClients } from '../src/cloud/accounts.ts';
-import type { CloudClients } from '../src/cloud/clients.ts';
+import type { CloudClients, CloudConfig } from '../src/cloud/clients.ts';
 import type { Finding } from '../src/domain/finding.ts';
 import type { DriftChange } from '../src/drift/diff.ts';
 import { createScanner } from '../src/inventory/scan.ts';
@@ -36,6 +37,8 @@ for (const engine of ENGINES) {
     let scan: () => Promise<NonNullable<Awaited<ReturnType<Store['getScan']>>>>;
     let destroyClients: () => void;
     let clientsOf: () => CloudClients;
+    let scanner: ReturnType<typeof createScanner>;
+    let cloud: CloudConfig;
     let tick = 0;
     // The demo seeds date keys from the real time; scans and actions stamp by it too.
     const clock = () => new Date(Date.now() + tick++);
@@ -44,7 +47,7 @@ for (const engine of ENGINES) {
       sandbox = await startSandbox({ seed: 'demo' });
       database = await createTestDatabase(engine);
       store = await database.open();
-      const cloud = {
+      cloud = {
         defaultRegion: REGION,
         endpoint: sandbox.url,
         s3ForcePathStyle: true,
@@ -56,7 +59,7 @@ for (const engine of ENGINES) {
       destroyClients = () => clients.destroy();
       ec2 = new EC2Client({ region: REGION, ...cloud });
       s3 = new S3Client({ region: REGION, ...cloud });
-      const scanner = createScanner({
+      scanner = createScanner({
         store,
         clients,
         accounts: null,
@@ -173,7 +176,7 @@ for (const engine of ENGINES) {
     });
 
     it('promoting a planned change makes it the baseline and resolves its drift', async () => {
-      const baselines = createBaselineService({ store, clock });
+      const baselines = createBaselineService({ store, live: scanner, clock });
       const promoted = await baselines.promote(SG_ARN, { actor: 'token:admin' });
       expect(promoted.findings.resolved).toBe(1);
       expect(promoted.baselines).toMatchObject([
@@ -245,7 +248,7 @@ for (const engine of ENGINES) {
     });
 
     it('refuses to promote an unknown resource and changes nothing', async () => {
-      const baselines = createBaselineService({ store, clock });
+      const baselines = createBaselineService({ store, live: scanner, clock });
       const before = await store.listBaselines({ allVersions: true, limit: 1000 });
       const error = await appErrorOf(
         baselines.promote('arn:aws:s3:::no-such-bucket', { actor: 'token:admin' }),
@@ -253,6 +256,116 @@ for (const engine of ENGINES) {
       expect(error.code).toBe('not_found');
       expect(error.message).toContain('no-such-bucket');
       expect(await store.listBaselines({ allVersions: true, limit: 1000 })).toEqual(before);
+    });
+
+    it('sees a bucket made public through its policy as critical drift and a failed check', async () => {
+      const ML = 'arn:aws:s3:::ml-training-data';
+      await s3.send(
+        new PutBucketPolicyCommand({
+          Bucket: 'ml-training-data',
+          Policy: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { AWS: '*' },
+                Action: 's3:GetObject',
+                Resource: 'arn:aws:s3:::ml-training-data/*',
+              },
+            ],
+          }),
+        }),
+      );
+      await scan();
+
+      const found = await drift(ML);
+      expect(found).toMatchObject({ status: 'open', severity: 'critical', driftType: 'security' });
+      expect(changesOf(found).map((c) => [c.path, c.before, c.after, c.severity])).toEqual([
+        ['policyStatus.isPublic', false, true, 'critical'],
+      ]);
+      const checks = await store.listFindings({
+        kind: ['recommendation'],
+        status: ['open'],
+        text: 'ml-training-data',
+        limit: 50,
+      });
+      const publicPolicy = checks.items.find((f) => f.checkId === 's3-bucket-policy-public');
+      expect(publicPolicy).toMatchObject({ severity: 'critical', remedy: null });
+    });
+
+    it('sees root user access keys appear as critical drift of the account', async () => {
+      const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
+      // The sandbox's static credentials act as the account root, as in AWS only the root
+      // user manages its own keys.
+      const iam = new IAMClient({ region: REGION, ...cloud });
+      try {
+        await iam.send(new DeleteAccessKeyCommand({ AccessKeyId: 'AKIADEMOROOTKEY00001' }));
+        const baselines = createBaselineService({ store, live: scanner, clock });
+        const promoted = await baselines.promote(ROOT, { actor: 'token:admin' });
+        expect(promoted.baselines[0]?.config).toEqual({
+          accountId: ACCOUNT,
+          accountAccessKeysPresent: false,
+        });
+        await scan();
+        const checks = async () =>
+          (
+            await store.listFindings({
+              kind: ['recommendation'],
+              status: ['open'],
+              text: ACCOUNT,
+              limit: 50,
+            })
+          ).items.filter((f) => f.checkId === 'iam-root-access-keys');
+        expect(await checks()).toEqual([]);
+
+        await iam.send(new CreateAccessKeyCommand({}));
+        await scan();
+        const found = await drift(ROOT);
+        expect(found).toMatchObject({ status: 'open', severity: 'critical', remedy: null });
+        expect(changesOf(found).map((c) => [c.path, c.before, c.after])).toEqual([
+          ['accountAccessKeysPresent', false, true],
+        ]);
+        expect((await checks()).map((f) => [f.severity, f.remedy])).toEqual([['critical', null]]);
+      } finally {
+        iam.destroy();
+      }
+    });
+
+    it('judges an opened port by the sensitive ports setting, as the check does', async () => {
+      const WEB_ARN = `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/${DEMO_GROUPS.webPublic}`;
+      const settings = await store.getCheckSettings();
+      await store.updateCheckSettings(
+        { sensitivePorts: [...settings.sensitivePorts, 8443] },
+        { actor: 'token:admin', now: clock() },
+      );
+      await ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: DEMO_GROUPS.webPublic,
+          IpPermissions: [
+            {
+              IpProtocol: 'tcp',
+              FromPort: 8443,
+              ToPort: 8443,
+              IpRanges: [{ CidrIp: '0.0.0.0/0' }],
+            },
+          ],
+        }),
+      );
+      await scan();
+
+      const found = await drift(WEB_ARN);
+      expect(found).toMatchObject({ status: 'open', severity: 'high', driftType: 'security' });
+      expect(changesOf(found).map((c) => [c.path, c.severity])).toEqual([
+        ['ingress[tcp 8443 0.0.0.0/0]', 'high'],
+      ]);
+      const checks = await store.listFindings({
+        kind: ['recommendation'],
+        status: ['open'],
+        text: DEMO_GROUPS.webPublic,
+        limit: 50,
+      });
+      const check = checks.items.find((f) => f.checkId === 'ec2-open-sensitive-port');
+      expect(check?.remedy).toEqual({ type: 'ec2.revoke-open-ingress', params: { ports: [8443] } });
     });
   });
 }

@@ -11,6 +11,7 @@ import {
 import type { Store } from '../src/store/store.ts';
 import { ENGINES, storePerSuite } from './helpers/databases.ts';
 import { corpusDir, ENCRYPTION_CHECK, prowlerFile, readCorpus } from './helpers/findings.ts';
+import { refusal } from './helpers/refusal.ts';
 
 /** The text cut into chunks of `size` bytes, as a socket or file stream hands it over. */
 async function* chunks(text: string, size: number): AsyncIterable<Buffer> {
@@ -29,16 +30,6 @@ function split(text: string, size: number): unknown[] {
   }
   splitter.end();
   return out;
-}
-
-function refusal(run: () => unknown): AppError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    return error as AppError;
-  }
-  throw new Error('expected a refusal');
 }
 
 const tooLarge = (limit: number) => new Error(`over ${limit}`);
@@ -138,6 +129,29 @@ describe.each(ENGINES)('streaming import on %s', { timeout: 60_000 }, (engine) =
     const fixable = items.find((f) => f.resource.name === 'stream-0');
     expect(fixable?.remedy).toEqual({ type: 's3.enable-default-encryption', params: {} });
     expect(await store.findingActions(fixable!.id)).toHaveLength(1);
+  });
+
+  it("creates a batch of actions with each one's events in order, and the chain verifies", async () => {
+    // The same bucket twice in one batch: one action, both findings linked to it.
+    const text = prowlerFile([
+      ...prowler(3, 500),
+      { check: ENCRYPTION_CHECK, bucket: 'stream-500', status: 'FAIL' },
+    ]);
+    const result = await stream(text, { batchSize: 10 });
+    expect(result.counts).toMatchObject({ created: 3, linked: 1 });
+    const ids = new Set(result.actions.map((a) => a.id));
+    expect(ids.size).toBe(3);
+    for (const id of ids) {
+      const action = await store.getAction(id);
+      expect(action?.status).toBe('pending_approval');
+      const events = await store.events(id);
+      expect(events.map((e) => [e.from, e.to])).toEqual([
+        [null, 'suggested'],
+        ['suggested', 'pending_approval'],
+      ]);
+      expect(events[0]!.id).toBeLessThan(events[1]!.id);
+    }
+    expect(await store.verifyAudit()).toMatchObject({ ok: true, problem: null });
   });
 
   it('resolves findings a later import reports passed and closes their pending actions', async () => {

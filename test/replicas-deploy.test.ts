@@ -163,7 +163,10 @@ describe('deployment files', () => {
     expect(final).toMatch(/npm ci --omit=dev/);
     expect(final).toMatch(/^USER node$/m);
     expect(final).toMatch(/^HEALTHCHECK .*\n?.*\/health\/live/m);
-    expect(final).toMatch(/ENTRYPOINT \["node", "bin\/infraudit.js"\]/);
+    // Started through the script, so node gets the runtime flags on its first line.
+    expect(final).toMatch(/ENTRYPOINT \["bin\/infraudit.js"\]/);
+    const launcher = readFileSync(path.join(REPO, 'bin/infraudit.js'), 'utf8').split('\n')[0];
+    expect(launcher).toMatch(/^#!\/usr\/bin\/env -S node --max-semi-space-size=\d+$/);
     for (const copied of final.matchAll(/^COPY (?!--from)(\S+)/gm)) {
       const first = copied[1]!;
       if (first.endsWith('.json')) continue;

@@ -1,12 +1,16 @@
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { describe, expect, it, vi } from 'vitest';
+import { CoreV1Api } from '@kubernetes/client-node';
+import pino from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { FixContext } from '../src/catalog/fix.ts';
+import { kubeCallOf, runKubeCall } from '../src/catalog/k8s/calls.ts';
 import type { CloudClients } from '../src/cloud/clients.ts';
 import { loadConfig } from '../src/config.ts';
 import type { ResourceRef } from '../src/domain/action.ts';
-import { createCloudLimiter, isThrottling } from '../src/engine/limits.ts';
+import { createCloudLimiter, isThrottling, shareOf } from '../src/engine/limits.ts';
 import { registry } from '../src/metrics/metrics.ts';
+import { heldCluster, kubeClients, type HeldCluster } from './helpers/held-cluster.ts';
+
+const silent = pino({ level: 'silent' });
 
 /** A stand-in client per service that records how many calls it has in flight at once. */
 function fakeClients(answer: (service: string, call: number) => Promise<unknown>) {
@@ -166,33 +170,21 @@ describe('cloud call limits', () => {
 
   it('aborts the Kubernetes requests in flight once halted', async () => {
     // A cluster that accepts requests and never answers them.
-    const held: ServerResponse[] = [];
-    const server = createServer((_req, res) => held.push(res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    const cluster = await heldCluster();
     try {
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-        users: [{ name: 'u', token: 't' }],
-        contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
-        currentContext: 'ctx',
-      });
-      const clients = { kube: () => kc } as unknown as CloudClients;
       const limiter = createCloudLimiter({ concurrency: 1, ratePerSecond: 100 });
       const core = limiter
-        .clientsFor(clients, resource('ctx'))
+        .clientsFor(kubeClients({ ctx: cluster }), resource('ctx'))
         .kube('ctx')
         .makeApiClient(CoreV1Api);
       const pending = core.listNamespace();
-      await vi.waitFor(() => expect(held).toHaveLength(1));
+      await vi.waitFor(() => expect(cluster.held).toHaveLength(1));
       limiter.halt();
       await expect(pending).rejects.toThrow();
       await expect(core.listNamespace()).rejects.toThrow(/shutting down/);
-      expect(held).toHaveLength(1);
+      expect(cluster.seen.requests).toBe(1);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await cluster.close();
     }
   });
 
@@ -202,6 +194,128 @@ describe('cloud call limits', () => {
     expect(isThrottling({ name: 'X', $metadata: { httpStatusCode: 429 } })).toBe(true);
     expect(isThrottling({ name: 'InternalError', $metadata: { httpStatusCode: 500 } })).toBe(false);
     expect(isThrottling(undefined)).toBe(false);
+  });
+});
+
+describe('a replica share of the cloud call limits', () => {
+  it('divides the configured values among the live replicas, never below one', () => {
+    const configured = { concurrency: 8, ratePerSecond: 20, throttleRetries: 2 };
+    expect(shareOf(configured, 1)).toEqual(configured);
+    expect(shareOf(configured, 2)).toEqual({ ...configured, concurrency: 4, ratePerSecond: 10 });
+    // Concurrency rounds down, so the replicas together stay within it.
+    expect(shareOf(configured, 3)).toMatchObject({ concurrency: 2, ratePerSecond: 20 / 3 });
+    expect(shareOf(configured, 8)).toMatchObject({ concurrency: 1, ratePerSecond: 2.5 });
+    expect(shareOf(configured, 50)).toMatchObject({ concurrency: 1, ratePerSecond: 1 });
+    // No count read yet (or a nonsense one) means this replica alone.
+    for (const n of [0, -3, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(shareOf(configured, n)).toEqual(configured);
+    }
+  });
+
+  it('binds the calls in flight to the share, and lets waiting calls start when it grows', async () => {
+    const pending: (() => void)[] = [];
+    const { clients, seen } = fakeClients(
+      () => new Promise<void>((resolve) => pending.push(resolve)),
+    );
+    const limiter = createCloudLimiter({ concurrency: 4, ratePerSecond: 1000 });
+    limiter.setReplicas(2);
+    expect(limiter.current()).toMatchObject({ concurrency: 2, ratePerSecond: 500 });
+    const limited = limiter.clientsFor(clients, resource('111122223333'));
+    const calls = Array.from({ length: 6 }, () => send(limited));
+    await vi.waitFor(() => expect(pending).toHaveLength(2));
+    expect(seen.inFlight).toBe(2);
+
+    // The other replica left: the calls already waiting start at once, up to the whole.
+    limiter.setReplicas(1);
+    await vi.waitFor(() => expect(pending).toHaveLength(4));
+    while (pending.length > 0) pending.shift()!();
+    await vi.waitFor(() => expect(pending).toHaveLength(2));
+    while (pending.length > 0) pending.shift()!();
+    await Promise.all(calls);
+    expect(seen).toMatchObject({ calls: 6, maxInFlight: 4 });
+  });
+});
+
+const NAMESPACES = { kind: 'NamespaceList', apiVersion: 'v1', metadata: {}, items: [] };
+const patchWeb = kubeCallOf('patchNamespacedDeployment', {
+  name: 'web',
+  namespace: 'shop',
+  contentType: 'application/merge-patch+json',
+  body: { metadata: { labels: { fixed: 'yes' } } },
+});
+const DEPLOYMENT = {
+  kind: 'Deployment',
+  apiVersion: 'apps/v1',
+  metadata: { name: 'web', namespace: 'shop' },
+};
+
+describe('Kubernetes calls through the cloud call limits', () => {
+  const clusters: HeldCluster[] = [];
+  afterEach(async () => {
+    await Promise.all(clusters.splice(0).map((c) => c.close()));
+  });
+
+  /** Answers the held requests one at a time until `total` were answered. */
+  async function drain(cluster: HeldCluster, total: number, body: unknown, bound: number) {
+    for (let answered = 0; answered < total; answered += 1) {
+      await vi.waitFor(() => expect(cluster.held).toHaveLength(Math.min(bound, total - answered)));
+      cluster.answer(body);
+    }
+  }
+
+  it('keeps the requests to one kube context within the concurrency limit', async () => {
+    const cluster = await heldCluster();
+    clusters.push(cluster);
+    const limiter = createCloudLimiter({ concurrency: 2, ratePerSecond: 1000 });
+    const kube = limiter.clientsFor(kubeClients({ prod: cluster }), resource('prod'));
+    const core = kube.kube('prod').makeApiClient(CoreV1Api);
+    const calls = Array.from({ length: 6 }, () => core.listNamespace());
+    await drain(cluster, 6, NAMESPACES, 2);
+    await Promise.all(calls);
+    expect(cluster.seen).toMatchObject({ requests: 6, maxInFlight: 2 });
+  });
+
+  it('gates the patches a fix makes, each kube context on its own, at the replica share', async () => {
+    const a = await heldCluster();
+    const b = await heldCluster();
+    clusters.push(a, b);
+    const limiter = createCloudLimiter({ concurrency: 2, ratePerSecond: 1000 });
+    // Two live replicas: one request in flight per context on this one.
+    limiter.setReplicas(2);
+    const clients = limiter.clientsFor(kubeClients({ a, b }), {
+      ...resource('a'),
+      provider: 'kubernetes',
+    });
+    const ctx = { clients, log: silent } as unknown as FixContext;
+    const calls = [
+      ...Array.from({ length: 3 }, () => runKubeCall(ctx, 'a', patchWeb)),
+      ...Array.from({ length: 3 }, () => runKubeCall(ctx, 'b', patchWeb)),
+    ];
+    await Promise.all([drain(a, 3, DEPLOYMENT, 1), drain(b, 3, DEPLOYMENT, 1)]);
+    expect(await Promise.all(calls)).toEqual(Array(6).fill({ warnings: [] }));
+    expect(a.seen).toMatchObject({ requests: 3, maxInFlight: 1 });
+    expect(b.seen).toMatchObject({ requests: 3, maxInFlight: 1 });
+  });
+
+  it('pauses a kube context after a 429, and lets the Kubernetes client try again through it', async () => {
+    const cluster = await heldCluster();
+    clusters.push(cluster);
+    const throttled = await metricValue('infraudit_cloud_throttled_total', {
+      service: 'kubernetes',
+    });
+    const limiter = createCloudLimiter({ concurrency: 1, ratePerSecond: 1000, backoffMs: 10 });
+    const clients = limiter.clientsFor(kubeClients({ a: cluster }), resource('a'));
+    const ctx = { clients, log: silent } as unknown as FixContext;
+    const patching = runKubeCall(ctx, 'a', patchWeb);
+    await vi.waitFor(() => expect(cluster.held).toHaveLength(1));
+    cluster.answer({ kind: 'Status', reason: 'TooManyRequests', message: 'slow down' }, 429);
+    await vi.waitFor(() => expect(cluster.held).toHaveLength(1));
+    cluster.answer(DEPLOYMENT);
+    expect(await patching).toEqual({ warnings: [] });
+    expect(cluster.seen.requests).toBe(2);
+    expect(await metricValue('infraudit_cloud_throttled_total', { service: 'kubernetes' })).toBe(
+      throttled + 1,
+    );
   });
 });
 

@@ -379,9 +379,9 @@ describe('errors', () => {
     expect(crc.status).toBe(400);
     expect(sandbox.mutations().map((m) => m.operation)).toEqual(['CreateBucket']);
 
-    const policy = await fetch(`${sandbox.url}/raw-bucket?policy`);
-    expect(policy.status).toBe(501);
-    expect(await policy.text()).toContain('<Code>NotImplemented</Code>');
+    const cors = await fetch(`${sandbox.url}/raw-bucket?cors`);
+    expect(cors.status).toBe(501);
+    expect(await cors.text()).toContain('<Code>NotImplemented</Code>');
   });
 });
 

@@ -19,9 +19,10 @@ import { REGION } from './helpers/world.ts';
  * `<check> <resource name>`: the scan must find exactly these.
  */
 const SEEDED = [
-  // S3: four buckets, each with its named gap(s).
+  // S3: four buckets, each with its named gap(s); one public through its policy.
   's3-default-encryption finance-exports',
   's3-public-access-block public-assets',
+  's3-bucket-policy-public public-assets',
   's3-versioning audit-logs',
   's3-default-encryption ml-training-data',
   's3-public-access-block ml-training-data',
@@ -42,7 +43,8 @@ const SEEDED = [
   'rds-automated-backups reporting-db',
   'rds-storage-encrypted legacy-crm',
   'rds-multi-az staging-db',
-  // IAM: old keys, and keys unused for months or never.
+  // IAM: old keys, and keys unused for months or never; the account root has a key.
+  'iam-root-access-keys 111122223333',
   'iam-access-key-rotation AKIADEMODEPLOYBOT001',
   'iam-access-key-rotation AKIADEMOREPORTETL001',
   'iam-access-key-rotation AKIADEMOLEGACYCI0001',

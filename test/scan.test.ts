@@ -280,6 +280,52 @@ for (const engine of ENGINES) {
       expect(run.units.filter((u) => u.status === 'complete').length).toBe(run.units.length - 2);
     });
 
+    it('leaves out a bucket whose policy status, or an account whose summary, it cannot read', async () => {
+      sandbox.injectFault({
+        service: 's3',
+        operation: 'GetBucketPolicyStatus',
+        kind: 'error',
+        count: 100,
+      });
+      sandbox.injectFault({
+        service: 'iam',
+        operation: 'GetAccountSummary',
+        kind: 'error',
+        count: 4,
+      });
+      const run = await scanner.run({ trigger: 'manual', actor: 'token:ops' });
+      sandbox.clearFaults();
+      expect(run.status).toBe('completed');
+      const failed = run.summary?.couldNotRead ?? [];
+      expect(failed.map((e) => [e.operation, e.code])).toEqual(
+        expect.arrayContaining([
+          ['GetBucketPolicyStatus', 'InternalError'],
+          ['GetAccountSummary', 'InternalFailure'],
+        ]),
+      );
+      const policy = failed.find((e) => e.operation === 'GetBucketPolicyStatus');
+      expect(policy?.resourceId).toMatch(/^arn:aws:s3:::/);
+      expect(failed.filter((e) => e.operation === 'GetAccountSummary')).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ account: ACCOUNT, resourceId: `arn:aws:iam::${ACCOUNT}:root` }),
+        ]),
+      );
+      // Left out and judged by nobody, but not gone: their units were incomplete.
+      expect(run.summary?.gone).toBe(0);
+      // Both accounts' S3 and IAM units; the rest was read in full.
+      const incomplete = run.units.filter((u) => u.status === 'incomplete');
+      expect(incomplete.map((u) => `${u.account} ${u.service}`).sort()).toEqual([
+        `${ACCOUNT} iam`,
+        `${ACCOUNT} s3`,
+        `${OTHER} iam`,
+        `${OTHER} s3`,
+      ]);
+      expect((await store.getResource(`arn:aws:iam::${ACCOUNT}:root`))?.config).toEqual({
+        accountId: ACCOUNT,
+        accountAccessKeysPresent: true,
+      });
+    });
+
     it('marks a resource gone once a complete scan no longer finds it', async () => {
       const s3 = new S3Client({ region: REGION, ...cloudOf(sandbox) });
       try {

@@ -216,7 +216,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(scanRoutes, { store: opts.store, scanner: opts.scanner, clock });
       await api.register(resourceRoutes, { store: opts.store });
       await api.register(baselineRoutes, {
-        baselines: createBaselineService({ store: opts.store, clock }),
+        baselines: createBaselineService({ store: opts.store, live: opts.scanner, clock }),
       });
       await api.register(alertRoutes, { store: opts.store, ...opts.alerts });
       await api.register(sessionRoutes, { store: opts.store, auth, clock });

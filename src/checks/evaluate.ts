@@ -6,7 +6,7 @@ import { runChecks } from './run.ts';
 
 /**
  * A scan's judgement of what it discovered: the built-in checks under the stored settings,
- * and drift against each resource's active baseline. Resources seen for the first time get
+ * and drift against each resource's active baseline, judged by the same settings. Resources seen for the first time get
  * their first baseline here, so they report no drift until they change.
  */
 export async function evaluateResources(
@@ -19,7 +19,7 @@ export async function evaluateResources(
   return {
     reports: [
       ...runChecks(resources, { settings, now: opts.now }),
-      ...detectDrift(resources, baselines),
+      ...detectDrift(resources, baselines, settings),
     ],
     baselinesCaptured: captured,
   };

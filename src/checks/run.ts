@@ -1,6 +1,7 @@
 import type { FindingReport, Remedy } from '../domain/finding.ts';
 import type { Severity } from '../domain/status.ts';
 import type {
+  AwsAccountConfig,
   DiscoveredResource,
   Ec2InstanceConfig,
   IamAccessKeyConfig,
@@ -35,8 +36,11 @@ export interface Check {
   title: string;
   description: string;
   severity: Severity;
-  /** The catalog fix that makes the resource pass. */
-  fixType: string;
+  /**
+   * The catalog fix that makes the resource pass; null for a recommendation only a person
+   * can act on (its failed report carries no remedy).
+   */
+  fixType: string | null;
   /** undefined when the check does not apply to this resource as it is. */
   evaluate(resource: DiscoveredResource, settings: CheckSettings, now: Date): Verdict | undefined;
 }
@@ -340,6 +344,40 @@ export const CHECKS: readonly Check[] = [
     },
   },
   {
+    id: 's3-bucket-policy-public',
+    resourceTypes: ['AwsS3Bucket'],
+    title: 'Bucket is public through its bucket policy',
+    description:
+      'The bucket policy grants access to anyone (S3 reports the bucket public through its ' +
+      'policy). Whether that is intended, and which statement to narrow, is for a person to ' +
+      'decide: no fix changes a bucket policy.',
+    severity: 'critical',
+    fixType: null,
+    evaluate(resource) {
+      const config = resource.config as unknown as S3BucketConfig;
+      const isPublic = config.policyStatus?.isPublic === true;
+      return { failed: isPublic, evidence: { policyStatus: config.policyStatus ?? null } };
+    },
+  },
+  {
+    id: 'iam-root-access-keys',
+    resourceTypes: ['AwsAccount'],
+    title: 'Account root user has access keys',
+    description:
+      'The root user, which no policy can restrict, has access keys (IAM GetAccountSummary ' +
+      'AccountAccessKeysPresent). Only the root user can delete them: sign in as root, ' +
+      'delete the keys and use IAM users or roles instead.',
+    severity: 'critical',
+    fixType: null,
+    evaluate(resource) {
+      const config = resource.config as unknown as AwsAccountConfig;
+      return {
+        failed: config.accountAccessKeysPresent === true,
+        evidence: { accountAccessKeysPresent: config.accountAccessKeysPresent },
+      };
+    },
+  },
+  {
     id: 's3-versioning',
     resourceTypes: ['AwsS3Bucket'],
     title: 'Bucket versioning is not enabled',
@@ -383,7 +421,9 @@ export function runChecks(
 }
 
 function reportOf(check: Check, resource: DiscoveredResource, verdict: Verdict): FindingReport {
-  const remedy: Remedy = { type: check.fixType, params: verdict.params ?? {} };
+  const remedy: Remedy | null = check.fixType
+    ? { type: check.fixType, params: verdict.params ?? {} }
+    : null;
   return {
     kind: 'recommendation',
     origin: CHECKS_ORIGIN,

@@ -23,6 +23,19 @@ export function textProblem(text: string): TextProblem | undefined {
   return undefined;
 }
 
+/**
+ * Whether parsing this JSON text can give a string `textProblem` refuses. JSON carries a
+ * NUL only as the escape \u0000 (a raw one is a syntax error), and a lone surrogate only
+ * as an escape in \ud800-\udfff or raw in text that is itself not well formed. Text with
+ * neither parses to storable strings alone, so the parsed value need not be walked; a
+ * false alarm (an escaped backslash before `u0000`) costs only that walk.
+ */
+export function jsonMayHoldUnstorableText(text: string): boolean {
+  return UNSTORABLE_ESCAPE.test(text) || !text.isWellFormed();
+}
+
+const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
+
 /** What is wrong, in words a person sending the text can act on. */
 export function describeTextProblem(problem: TextProblem): string {
   return problem === 'nul'

@@ -3,7 +3,7 @@ import { SEVERITIES, type Severity } from '../domain/status.ts';
 import { findingResource } from '../checks/resource.ts';
 import type { DiscoveredResource } from '../inventory/types.ts';
 import { type DriftChange, diffConfig } from './diff.ts';
-import { allTraffic } from './rules.ts';
+import { allTraffic, DEFAULT_DRIFT_SETTINGS, type DriftSettings } from './rules.ts';
 
 export const DRIFT_ORIGIN = 'infraudit-drift';
 export const DRIFT_CHECK_ID = 'configuration-drift';
@@ -52,12 +52,21 @@ export function maxSeverity(severities: Severity[]): Severity {
   return SEVERITIES[rank] ?? 'informational';
 }
 
-/** The drift of one resource against its baseline; empty when the two agree. */
-export function driftOf(resource: DiscoveredResource, baseline: Baseline): DriftChange[] {
+/**
+ * The drift of one resource against its baseline; empty when the two agree. Severity is
+ * judged by the settings in force now (the sensitive ports the checks use), so a port the
+ * user has since called sensitive is judged so whenever it was opened.
+ */
+export function driftOf(
+  resource: DiscoveredResource,
+  baseline: Baseline,
+  settings: DriftSettings = DEFAULT_DRIFT_SETTINGS,
+): DriftChange[] {
   return diffConfig(
     resource.type,
     comparable(baseline.provider, baseline.config, baseline.tags),
     comparable(resource.provider, resource.config, resource.tags),
+    settings,
   );
 }
 
@@ -70,13 +79,14 @@ export function driftOf(resource: DiscoveredResource, baseline: Baseline): Drift
 export function detectDrift(
   resources: DiscoveredResource[],
   activeBaselines: Baseline[],
+  settings: DriftSettings = DEFAULT_DRIFT_SETTINGS,
 ): FindingReport[] {
   const byResource = new Map(activeBaselines.filter((b) => b.active).map((b) => [b.resourceId, b]));
   const reports: FindingReport[] = [];
   for (const resource of resources) {
     const baseline = byResource.get(resource.id);
     if (!baseline) continue;
-    reports.push(driftReport(resource, baseline, driftOf(resource, baseline)));
+    reports.push(driftReport(resource, baseline, driftOf(resource, baseline, settings)));
   }
   return reports;
 }

@@ -1,6 +1,6 @@
 import type { DriftType } from '../domain/finding.ts';
 import type { Severity } from '../domain/status.ts';
-import { classify } from './rules.ts';
+import { classify, DEFAULT_DRIFT_SETTINGS, type DriftSettings } from './rules.ts';
 
 /** One difference between a baseline and the live configuration. */
 export interface DriftChange {
@@ -57,7 +57,7 @@ const IGNORED_BY_TYPE: Record<string, readonly string[]> = {
  * side is "unknown", not a change, so a failed read never shows as drift.
  */
 const UNREADABLE_AS_NULL: Record<string, readonly string[]> = {
-  AwsS3Bucket: ['acl'],
+  AwsS3Bucket: ['acl', 'policyStatus'],
   AwsEc2Instance: ['disableApiTermination'],
   AwsIamUser: ['attachedPolicies', 'inlinePolicies'],
 };
@@ -210,9 +210,10 @@ export function diffConfig(
   type: string,
   before: Record<string, unknown>,
   after: Record<string, unknown>,
+  settings: DriftSettings = DEFAULT_DRIFT_SETTINGS,
 ): DriftChange[] {
   return rawDiff(type, before, after).map((change) => {
-    const { driftType, severity } = classify(type, change);
+    const { driftType, severity } = classify(type, change, settings);
     return { path: change.path, before: change.before, after: change.after, driftType, severity };
   });
 }

@@ -8,6 +8,16 @@ export interface Classification {
   severity: Severity;
 }
 
+/** What the drift rules judge by beyond the change itself: the checks' settings they share. */
+export interface DriftSettings {
+  /** TCP ports that must not be open to the internet (the `sensitivePorts` check setting). */
+  sensitivePorts: readonly number[];
+}
+
+export const DEFAULT_DRIFT_SETTINGS: DriftSettings = Object.freeze({
+  sensitivePorts: DEFAULT_SENSITIVE_PORTS,
+});
+
 /**
  * One row of the drift table (docs/drift.md mirrors it). `at` is the change's key path with
  * array identities left out (`ingress`, `containers.resources.limits.cpu`), matched whole.
@@ -16,7 +26,7 @@ interface Rule {
   types: readonly string[] | '*';
   at: RegExp;
   /** Further condition on the values; the row applies when it holds. */
-  when?: (change: RawChange) => boolean;
+  when?: (change: RawChange, settings: DriftSettings) => boolean;
   driftType: DriftType;
   severity: Severity;
 }
@@ -43,11 +53,12 @@ export function allTraffic(rule: {
   return rule.protocol === 'tcp' && rule.fromPort === 0 && rule.toPort === 65535;
 }
 
-function coversSensitivePort(rule: Record<string, unknown>): boolean {
+function coversSensitivePort(rule: Record<string, unknown>, sensitive: readonly number[]): boolean {
   if (allTraffic(rule)) return true;
   const from = Number(rule.fromPort);
   const to = Number(rule.toPort);
-  return rule.protocol === 'tcp' && DEFAULT_SENSITIVE_PORTS.some((p) => p >= from && p <= to);
+  const tcp = rule.protocol === 'tcp' || rule.protocol === '6';
+  return tcp && sensitive.some((p) => p >= from && p <= to);
 }
 
 const weakened = (c: RawChange) => c.before === true && c.after !== true;
@@ -117,7 +128,8 @@ export const DRIFT_RULES: readonly Rule[] = [
   {
     types: SG,
     at: /^ingress$/,
-    when: (c) => openedToWorld(c) !== null && coversSensitivePort(openedToWorld(c)!),
+    when: (c, settings) =>
+      openedToWorld(c) !== null && coversSensitivePort(openedToWorld(c)!, settings.sensitivePorts),
     driftType: 'security',
     severity: 'high',
   },
@@ -193,6 +205,14 @@ export const DRIFT_RULES: readonly Rule[] = [
     at: /^(attachedPolicies|inlinePolicies|accessKeys)/,
     driftType: 'security',
     severity: 'low',
+  },
+  // The account
+  {
+    types: ['AwsAccount'],
+    at: /^accountAccessKeysPresent$/,
+    when: turnedOn,
+    driftType: 'security',
+    severity: 'critical',
   },
   // RDS
   {
@@ -301,12 +321,16 @@ export function keyPathOf(change: RawChange): string {
   return change.segments.join('.');
 }
 
-export function classify(type: string, change: RawChange): Classification {
+export function classify(
+  type: string,
+  change: RawChange,
+  settings: DriftSettings = DEFAULT_DRIFT_SETTINGS,
+): Classification {
   const at = keyPathOf(change);
   for (const rule of DRIFT_RULES) {
     if (rule.types !== '*' && !rule.types.includes(type)) continue;
     if (!rule.at.test(at)) continue;
-    if (rule.when && !rule.when(change)) continue;
+    if (rule.when && !rule.when(change, settings)) continue;
     return { driftType: rule.driftType, severity: rule.severity };
   }
   return { driftType: 'configuration', severity: 'low' };

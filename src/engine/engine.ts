@@ -15,6 +15,7 @@ import { planFor } from './plan.ts';
 import { fixContext, inputOf, contextWithoutLease } from './fix-context.ts';
 import { settle } from './recover.ts';
 import { createCloudLimiter, Halted, type CloudLimits } from './limits.ts';
+import { createPresence } from './presence.ts';
 import { execute, rollback, type RunContext } from './run-action.ts';
 
 export interface EngineOptions {
@@ -37,7 +38,10 @@ export interface EngineOptions {
   owner?: string;
   /** How often closed rollback windows are checked for a finalize step. */
   finalizeEveryMs?: number;
-  /** Per-account, per-service limits on the cloud calls fixes make. */
+  /**
+   * Per-account, per-service limits on the cloud calls fixes make, for the whole
+   * deployment: this engine uses its share, divided among the live replicas.
+   */
   cloudLimits?: CloudLimits;
   /** Hourly limits on executions started, counted across every replica. */
   executionLimits?: ExecutionLimits;
@@ -57,6 +61,8 @@ export interface Engine {
   wake(): void;
   /** Resolves once nothing is running, requested or waiting for its plan. */
   idle(): Promise<void>;
+  /** The cloud call limits this replica works within now: its share of the configured. */
+  cloudLimits(): CloudLimits;
 }
 
 const isRunning = (status: string | undefined) =>
@@ -76,6 +82,22 @@ export function createEngine(opts: EngineOptions): Engine {
   const clientsOf = (resource: ResourceRef): CloudClients =>
     resource.account && opts.accountClients ? opts.accountClients(resource) : opts.clients;
   const limiter = createCloudLimiter(opts.cloudLimits);
+  let liveReplicas = 1;
+  // Every engine announces itself for as long as its lease would hold, so a replica that
+  // dies stops counting within about a lease, and the others take its share.
+  const presence = createPresence({
+    store: opts.store,
+    id: owner,
+    ttlMs: leaseMs,
+    clock,
+    log,
+    onLive(live) {
+      limiter.setReplicas(live);
+      if (live === liveReplicas) return;
+      liveReplicas = live;
+      log.info({ liveReplicas: live, cloudLimits: limiter.current() }, 'cloud call share changed');
+    },
+  });
   // The identity check goes through the limiter too, so a hand-back aborts it as well.
   const guard = createAccountGuard(
     (resource) => limiter.clientsFor(clientsOf(resource), resource),
@@ -376,7 +398,11 @@ export function createEngine(opts: EngineOptions): Engine {
       if (!stopped) return;
       stopped = false;
       lastSweep = 0;
-      log.info({ owner, concurrency, leaseMs }, 'engine started');
+      await presence.start();
+      log.info(
+        { owner, concurrency, leaseMs, liveReplicas, cloudLimits: limiter.current() },
+        'engine started',
+      );
       loop = run();
     },
     async stop(stopOpts = {}) {
@@ -418,6 +444,7 @@ export function createEngine(opts: EngineOptions): Engine {
         if (!unwound) log.warn({ owner }, 'some handed-back work did not stop; leaving it');
       }
       for (const resolve of idleWaiters.splice(0)) resolve();
+      await presence.stop();
       log.info({ owner }, 'engine stopped');
     },
     wake() {
@@ -429,6 +456,7 @@ export function createEngine(opts: EngineOptions): Engine {
       engine.wake();
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
+    cloudLimits: () => limiter.current(),
   };
   return engine;
 }

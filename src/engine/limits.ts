@@ -3,7 +3,10 @@ import type { CloudClients } from '../cloud/clients.ts';
 import type { ResourceRef } from '../domain/action.ts';
 import { metrics } from '../metrics/metrics.ts';
 
-/** How hard the engine may press one account's service, on one replica. */
+/**
+ * How hard the engine may press one account's service (or one kube context), across the
+ * whole deployment: each replica uses its share of these (see `shareOf`).
+ */
 export interface CloudLimits {
   /** Calls in flight at once per account and service. */
   concurrency: number;
@@ -16,6 +19,20 @@ export interface CloudLimits {
 }
 
 export const DEFAULT_CLOUD_LIMITS: CloudLimits = { concurrency: 8, ratePerSecond: 20 };
+
+/**
+ * One replica's part of the deployment's limits when `liveReplicas` share them: the
+ * configured values divided among the replicas, rounded down for concurrency so that
+ * together they stay within it, and never below one call.
+ */
+export function shareOf(configured: CloudLimits, liveReplicas: number): CloudLimits {
+  const n = Number.isFinite(liveReplicas) ? Math.max(1, Math.floor(liveReplicas)) : 1;
+  return {
+    ...configured,
+    concurrency: Math.max(1, Math.floor(configured.concurrency / n)),
+    ratePerSecond: Math.max(1, configured.ratePerSecond / n),
+  };
+}
 
 /** Error codes AWS services use to say "too many requests"; all mean nothing was done. */
 const THROTTLING = new Set([
@@ -33,6 +50,8 @@ const THROTTLING = new Set([
 interface SdkError {
   name?: string;
   Code?: string;
+  /** The Kubernetes client's HTTP status; AWS errors carry none here. */
+  code?: unknown;
   $metadata?: { httpStatusCode?: number };
 }
 
@@ -45,8 +64,14 @@ export function isThrottling(error: unknown): boolean {
   );
 }
 
+/** A Kubernetes API answer of 429 Too Many Requests, as the client library throws it. */
+function isKubeThrottling(error: unknown): boolean {
+  return (error as SdkError | null)?.code === 429;
+}
+
 function errorCode(error: unknown): string {
   const e = (error ?? {}) as SdkError;
+  if (typeof e.code === 'number') return `HTTP ${e.code}`;
   return e.Code ?? e.name ?? 'unknown';
 }
 
@@ -58,7 +83,10 @@ export class Halted extends Error {
   }
 }
 
-/** One account's service: a semaphore for concurrency and a token bucket for the rate. */
+/**
+ * One account's service: a semaphore for concurrency and a token bucket for the rate. It
+ * reads the limits on every use, so a new share applies to the gates already open.
+ */
 class Gate {
   inFlight = 0;
   tokens: number;
@@ -66,19 +94,17 @@ class Gate {
   pausedUntil = 0;
   throttledInARow = 0;
   readonly waiters: (() => void)[] = [];
-  readonly limits: CloudLimits;
+  readonly limits: () => CloudLimits;
 
-  constructor(limits: CloudLimits) {
+  constructor(limits: () => CloudLimits) {
     this.limits = limits;
-    this.tokens = Math.max(1, limits.ratePerSecond);
+    this.tokens = Math.max(1, limits().ratePerSecond);
   }
 
   refill(now: number) {
-    const burst = Math.max(1, this.limits.ratePerSecond);
-    this.tokens = Math.min(
-      burst,
-      this.tokens + ((now - this.refilledAt) / 1000) * this.limits.ratePerSecond,
-    );
+    const { ratePerSecond } = this.limits();
+    const burst = Math.max(1, ratePerSecond);
+    this.tokens = Math.min(burst, this.tokens + ((now - this.refilledAt) / 1000) * ratePerSecond);
     this.refilledAt = now;
   }
 
@@ -89,12 +115,15 @@ class Gate {
 }
 
 /**
- * Per-account, per-service limits on the cloud calls the engine makes, so a burst of
- * approved actions never turns into a throttling storm on a customer's account. A
- * throttling answer pauses every call to that account's service for a growing while and
- * is tried again; other errors are counted by code and passed on unchanged.
+ * Per-account, per-service limits on the cloud calls the engine makes (AWS services, and
+ * the Kubernetes API per kube context), so a burst of approved actions never turns into a
+ * throttling storm on a customer's account or cluster. A throttling answer pauses every
+ * call to that account's service for a growing while and is tried again; other errors are
+ * counted by code and passed on unchanged. `configured` is the whole deployment's budget;
+ * `setReplicas` narrows this replica to its share.
  */
-export function createCloudLimiter(limits: CloudLimits = DEFAULT_CLOUD_LIMITS) {
+export function createCloudLimiter(configured: CloudLimits = DEFAULT_CLOUD_LIMITS) {
+  let limits = shareOf(configured, 1);
   const gates = new Map<string, Gate>();
   const halts = new Set<() => void>();
   // Aborts the requests already sent, so a slow answer cannot hold the process past its
@@ -107,7 +136,7 @@ export function createCloudLimiter(limits: CloudLimits = DEFAULT_CLOUD_LIMITS) {
   const gateFor = (key: string) => {
     let gate = gates.get(key);
     if (!gate) {
-      gate = new Gate(limits);
+      gate = new Gate(() => limits);
       gates.set(key, gate);
     }
     return gate;
@@ -155,13 +184,19 @@ export function createCloudLimiter(limits: CloudLimits = DEFAULT_CLOUD_LIMITS) {
     }
   }
 
+  /**
+   * Makes one call through the gate of `key`. `kube` marks a Kubernetes API call: its
+   * throttling answer (429) pauses the gate like an AWS one but is not tried again here,
+   * because the catalog's `kubeCall` already retries it, each try through this gate.
+   */
   async function call<T>(
     key: string,
     service: string,
     send: (signal: AbortSignal) => Promise<T>,
+    kube = false,
   ): Promise<T> {
     const gate = gateFor(key);
-    const retries = limits.throttleRetries ?? 3;
+    const retries = kube ? 0 : (limits.throttleRetries ?? 3);
     const backoff = limits.backoffMs ?? 200;
     for (let attempt = 0; ; attempt += 1) {
       await acquire(gate, service);
@@ -172,7 +207,7 @@ export function createCloudLimiter(limits: CloudLimits = DEFAULT_CLOUD_LIMITS) {
       } catch (error) {
         if (halted) throw new Halted();
         metrics.cloudErrors.inc({ service, code: errorCode(error) });
-        if (!isThrottling(error)) throw error;
+        if (!(kube ? isKubeThrottling(error) : isThrottling(error))) throw error;
         metrics.cloudThrottled.inc({ service });
         gate.throttledInARow += 1;
         const pause = Math.min(30_000, backoff * 2 ** (gate.throttledInARow - 1));
@@ -213,12 +248,50 @@ export function createCloudLimiter(limits: CloudLimits = DEFAULT_CLOUD_LIMITS) {
     return proxy;
   }
 
+  /**
+   * The kubeconfig of `context` as a fix sees it: every request of the API clients it
+   * makes passes the gate of that context, and is aborted by a halt.
+   */
+  function limitedKube(kc: KubeConfig, context: string): KubeConfig {
+    const key = `kubernetes:${context}|kubernetes`;
+    return new Proxy(kc, {
+      get(target, prop, receiver) {
+        // The client library asks the kubeconfig to authenticate each request: that is
+        // where a request can be given the signal that aborts it.
+        if (prop === 'applySecurityAuthentication') {
+          return async (requestContext: RequestContext) => {
+            if (aborter.signal.aborted) throw new Halted();
+            requestContext.setSignal(aborter.signal);
+            await target.applySecurityAuthentication(requestContext);
+          };
+        }
+        if (prop === 'makeApiClient') {
+          return <A extends object>(type: new (...args: any[]) => A): A =>
+            gatedApi(target.makeApiClient.call(receiver, type as any) as A, key);
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+  }
+
+  /** Every method of a generated API client makes one request: each passes the gate. */
+  function gatedApi<A extends object>(api: A, key: string): A {
+    return new Proxy(api, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function' || prop === 'constructor') return value;
+        const method = value as (...a: unknown[]) => Promise<unknown>;
+        return (...args: unknown[]) =>
+          call(key, 'kubernetes', () => method.apply(target, args), true);
+      },
+    });
+  }
+
   return {
     /**
-     * The clients a fix sees while it works on `resource`: the same AWS clients, each
-     * call through the limits of the resource's account. Kubernetes clients are built by
-     * the fix from the kubeconfig and are not limited here, but their requests are
-     * aborted by a halt all the same.
+     * The clients a fix sees while it works on `resource`: the same clients, each AWS
+     * call through the limits of the resource's account and each Kubernetes request
+     * through those of its kube context.
      */
     clientsFor(clients: CloudClients, resource: ResourceRef): CloudClients {
       const key = `${resource.provider}:${resource.account || resource.region || ''}`;
@@ -228,10 +301,31 @@ export function createCloudLimiter(limits: CloudLimits = DEFAULT_CLOUD_LIMITS) {
         rds: (region) => limited(clients.rds(region), key, 'rds'),
         iam: () => limited(clients.iam(), key, 'iam'),
         sts: (region) => limited(clients.sts(region), key, 'sts'),
-        kube: (context) => abortable(clients.kube(context), aborter.signal),
+        kube: (context) => limitedKube(clients.kube(context), context),
         // The shared clients outlive any one action.
         destroy: () => {},
       };
+    },
+    /**
+     * Narrows this replica to its share of the configured limits, `liveReplicas` being
+     * how many replicas share them now (this one included). Calls waiting for a slot look
+     * again at once, since a larger share may let them start.
+     */
+    setReplicas(liveReplicas: number) {
+      const next = shareOf(configured, liveReplicas);
+      if (next.concurrency === limits.concurrency && next.ratePerSecond === limits.ratePerSecond) {
+        return;
+      }
+      limits = next;
+      metrics.cloudConcurrencyLimit.set(limits.concurrency);
+      metrics.cloudRateLimit.set(limits.ratePerSecond);
+      for (const gate of gates.values()) {
+        for (const wake of gate.waiters.splice(0)) wake();
+      }
+    },
+    /** The limits this replica works within now: its share of the configured ones. */
+    current(): CloudLimits {
+      return { ...limits };
     },
     /**
      * Refuses every further call, wakes the waiting ones with that refusal and aborts
@@ -243,23 +337,6 @@ export function createCloudLimiter(limits: CloudLimits = DEFAULT_CLOUD_LIMITS) {
       for (const wake of [...halts]) wake();
     },
   };
-}
-
-/**
- * A kubeconfig whose API clients send every request with `signal`: the client library
- * asks the kubeconfig to authenticate each request, and that is where the signal is set.
- */
-function abortable(kc: KubeConfig, signal: AbortSignal): KubeConfig {
-  return new Proxy(kc, {
-    get(target, prop, receiver) {
-      if (prop !== 'applySecurityAuthentication') return Reflect.get(target, prop, receiver);
-      return async (context: RequestContext) => {
-        if (signal.aborted) throw new Halted();
-        context.setSignal(signal);
-        await target.applySecurityAuthentication(context);
-      };
-    },
-  });
 }
 
 export type CloudLimiter = ReturnType<typeof createCloudLimiter>;

@@ -14,7 +14,11 @@ import {
 import { DEFAULT_CONTEXT } from './k8s/resource.ts';
 import { looksLikeYaml } from './k8s/yaml-text.ts';
 import { formatPath, isObject, ShapeError, type Path } from './shape.ts';
-import { describeTextProblem, findUnstorableText } from '../domain/text.ts';
+import {
+  describeTextProblem,
+  findUnstorableText,
+  jsonMayHoldUnstorableText,
+} from '../domain/text.ts';
 
 /** The AWS formats, read one finding at a time (see `FindingsLayout`). */
 export type LayoutFormat = 'prowler-ocsf' | 'asff';
@@ -75,9 +79,10 @@ export function parseFindingsFile(text: string, options: ImportOptions = {}): Pa
   const kube = { context: options.kubeContext ?? DEFAULT_CONTEXT };
   if (looksLikeYaml(source)) return readKubernetesYaml(source, kube);
   const document = parseJsonText(source);
+  const mayHoldUnstorable = jsonMayHoldUnstorableText(source);
   const kubernetes = detectKubernetes(document);
   if (kubernetes && isObject(document)) {
-    refuseUnstorableText(document, [], undefined, '; nothing was imported');
+    if (mayHoldUnstorable) refuseUnstorableText(document, [], undefined, '; nothing was imported');
     try {
       return { format: kubernetes, findings: readKubernetesDocument(kubernetes, document, kube) };
     } catch (error) {
@@ -89,7 +94,9 @@ export function parseFindingsFile(text: string, options: ImportOptions = {}): Pa
   const read = READERS[layout.format];
   try {
     const findings = layout.items.map((item, i) => {
-      refuseUnstorableText(item, [...layout.base, i], i, '; nothing was imported');
+      if (mayHoldUnstorable) {
+        refuseUnstorableText(item, [...layout.base, i], i, '; nothing was imported');
+      }
       return read(item, [...layout.base, i]);
     });
     return { format: layout.format, findings };

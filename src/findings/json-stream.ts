@@ -46,6 +46,20 @@ export class JsonArraySplitter {
   private elementLine = 1;
   private bytes = 0;
 
+  /**
+   * `inArray` starts the splitter inside the array, right after its `[` or a comma, for a
+   * reader that has handled the file up to there itself: `index` is the next element's
+   * place and `line` the line it is on.
+   */
+  constructor(inArray?: { index: number; line: number }) {
+    if (inArray) {
+      this.state = 'value';
+      this.depth = 1;
+      this.index = inArray.index;
+      this.line = inArray.line;
+    }
+  }
+
   /** The bytes consumed so far. */
   get offset(): number {
     return this.bytes;
@@ -61,23 +75,15 @@ export class JsonArraySplitter {
         i = this.skipString(chunk, i);
         continue;
       }
-      const c = chunk[i] as number;
       if (this.depth >= 2) {
-        // Inside an element only strings, nesting and lines matter: the fast path.
-        if (c === QUOTE) {
-          this.inString = true;
-          i = this.skipString(chunk, i + 1);
-        } else if (c === NEWLINE) this.line += 1;
-        else if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth += 1;
-        else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-          this.depth -= 1;
-          if (this.depth === 1) {
-            out.push(this.finish(chunk, start, i + 1));
-            start = -1;
-          }
+        i = this.inside(chunk, i);
+        if (this.depth === 1) {
+          out.push(this.finish(chunk, start, i + 1));
+          start = -1;
         }
         continue;
       }
+      const c = chunk[i] as number;
       if (isSpace(c)) {
         if (c === NEWLINE) this.line += 1;
         continue;
@@ -145,6 +151,37 @@ export class JsonArraySplitter {
     }
     this.bytes += n;
     return out;
+  }
+
+  /**
+   * The fast path, inside an element, where only strings, nesting and lines matter: moves
+   * from `i` to the bracket that closes the element (depth back to 1), or to the chunk's
+   * last byte. The state lives in locals while it runs, since this loop sees every byte
+   * of the file that is not inside a string.
+   */
+  private inside(chunk: Buffer, from: number): number {
+    const n = chunk.length;
+    let depth = this.depth;
+    let line = this.line;
+    let i = from;
+    for (; i < n; i++) {
+      const c = chunk[i] as number;
+      // Indentation is most of what is outside strings in a pretty-printed file.
+      if (c === 0x20) continue;
+      if (c === QUOTE) {
+        this.inString = true;
+        i = this.skipString(chunk, i + 1);
+        if (this.inString) break;
+      } else if (c === NEWLINE) line += 1;
+      else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth += 1;
+      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+        depth -= 1;
+        if (depth === 1) break;
+      }
+    }
+    this.depth = depth;
+    this.line = line;
+    return Math.min(i, n - 1);
   }
 
   /**

@@ -2,13 +2,14 @@ import {
   AppsV1Api,
   CoreV1Api,
   type V1Container,
+  type V1Namespace,
   type V1ObjectMeta,
   type V1PodTemplateSpec,
 } from '@kubernetes/client-node';
 import { kubeCall } from '../catalog/k8s/kube-api.ts';
 import type { CloudClients } from '../cloud/clients.ts';
 import { kubeResource } from '../findings/k8s/resource.ts';
-import type { UnitResult } from './discover-aws.ts';
+import type { UnitResult } from './aws/reading.ts';
 import { errorCode, errorMessage, type ScanUnit } from './reads.ts';
 import type {
   DiscoveredResource,
@@ -52,7 +53,8 @@ function containers(list: V1Container[] | undefined, init: boolean): KubeContain
   }));
 }
 
-function workload(
+/** A workload as discovery records it, from its metadata and pod template. */
+export function workload(
   context: string,
   kind: KubeWorkloadConfig['kind'],
   meta: V1ObjectMeta | undefined,
@@ -82,6 +84,23 @@ function workload(
   return {
     ...kubeResource(context, namespace, kind, name),
     tags: { ...meta?.labels },
+    config: { ...config },
+  };
+}
+
+/** A namespace as discovery records it. */
+export function namespace(context: string, ns: V1Namespace): DiscoveredResource {
+  const name = ns.metadata?.name as string;
+  const config: KubeNamespaceConfig = {
+    name,
+    uid: ns.metadata?.uid ?? '',
+    labels: { ...ns.metadata?.labels },
+    annotations: { ...ns.metadata?.annotations },
+    phase: ns.status?.phase ?? null,
+  };
+  return {
+    ...kubeResource(context, '', 'Namespace', name),
+    tags: { ...ns.metadata?.labels },
     config: { ...config },
   };
 }
@@ -119,21 +138,7 @@ export async function discoverKubeUnit(
       async () =>
         (await listAll('list namespaces', (c) => core.listNamespace({ limit: PAGE, _continue: c })))
           .filter((ns) => ns.metadata?.name)
-          .map((ns) => {
-            const name = ns.metadata?.name as string;
-            const config: KubeNamespaceConfig = {
-              name,
-              uid: ns.metadata?.uid ?? '',
-              labels: { ...ns.metadata?.labels },
-              annotations: { ...ns.metadata?.annotations },
-              phase: ns.status?.phase ?? null,
-            };
-            return {
-              ...kubeResource(context, '', 'Namespace', name),
-              tags: { ...ns.metadata?.labels },
-              config: { ...config },
-            };
-          }),
+          .map((ns) => namespace(context, ns)),
     ],
     [
       'listDeploymentForAllNamespaces',

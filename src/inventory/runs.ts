@@ -6,6 +6,23 @@ export type ScanTrigger = (typeof SCAN_TRIGGERS)[number];
 export const SCAN_STATUSES = ['running', 'completed', 'failed'] as const;
 export type ScanStatus = (typeof SCAN_STATUSES)[number];
 
+/**
+ * A running scan holds a lease: the server running it renews its heartbeat this often,
+ * from start to finish, so a missed beat or two (a slow write, a busy moment) is harmless.
+ */
+export const SCAN_HEARTBEAT_MS = 10_000;
+/**
+ * A running scan whose heartbeat is older than this was left by a server that stopped:
+ * any replica, or the restarted one, fails it, and a new scan may start. Several beats
+ * long, so only a server that stopped beating (or a clock more than this wrong) loses it.
+ */
+export const SCAN_STALE_MS = 45_000;
+/**
+ * How often every replica looks for such scans; with the stale age, a stopped server's
+ * scan is failed within a minute of its last heartbeat.
+ */
+export const SCAN_SWEEP_MS = 15_000;
+
 /** How far one unit (a service in an account and region) has got. */
 export interface ScanUnitProgress extends ScanUnit {
   /** `complete`: everything read; `incomplete`: something could not be read. */

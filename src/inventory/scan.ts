@@ -1,4 +1,3 @@
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Logger } from 'pino';
 import { evaluateResources } from '../checks/evaluate.ts';
 import type { AccountClients, AccountsConfig } from '../cloud/accounts.ts';
@@ -6,6 +5,8 @@ import type { CloudClients } from '../cloud/clients.ts';
 import type { Store } from '../store/store.ts';
 import { awsUnits, discoverAwsUnit, type UnitResult } from './discover-aws.ts';
 import { discoverKubeUnit, kubeUnit } from './discover-k8s.ts';
+import { identifyAccount } from './identity.ts';
+import { createLiveReader, type LiveRead } from './live.ts';
 import {
   errorCode,
   errorMessage,
@@ -14,15 +15,19 @@ import {
   type ScanUnit,
   unitKey,
 } from './reads.ts';
-import type { ScanRun, ScanSummary, ScanTrigger, ScanUnitProgress } from './runs.ts';
+import {
+  SCAN_HEARTBEAT_MS,
+  SCAN_STALE_MS,
+  type ScanRun,
+  type ScanSummary,
+  type ScanTrigger,
+  type ScanUnitProgress,
+} from './runs.ts';
 import type { DiscoveredResource } from './types.ts';
 
 /** Units discovered at once; each bounds its own detail reads. */
 const UNIT_CONCURRENCY = 4;
-/** How often a running scan's progress is saved even when no unit changed. */
-const HEARTBEAT_MS = 60_000;
-/** A running scan whose heartbeat is older than this was left by a server that stopped. */
-export const SCAN_STALE_MS = 10 * 60_000;
+export { SCAN_STALE_MS };
 
 interface Target {
   unit: ScanUnit;
@@ -42,6 +47,8 @@ export interface ScannerOptions {
   defaultKubeContext: boolean;
   log: Logger;
   clock?: () => Date;
+  /** How often a running scan's heartbeat is renewed; SCAN_HEARTBEAT_MS unless set. */
+  heartbeatMs?: number;
 }
 
 export interface Scanner {
@@ -55,48 +62,17 @@ export interface Scanner {
   run(input: { trigger: ScanTrigger; actor: string }): Promise<ScanRun>;
   /** Resolves once no scan started here is running. */
   idle(): Promise<void>;
+  /**
+   * Reads one resource live, as a scan would read it, with the same clients and account
+   * check; `target` is the resource as the inventory holds it. Records nothing.
+   */
+  readLive(target: DiscoveredResource): Promise<LiveRead>;
 }
 
 export function createScanner(opts: ScannerOptions): Scanner {
   const clock = opts.clock ?? (() => new Date());
   const running = new Set<Promise<unknown>>();
-
-  /**
-   * The account the clients act in, checked against the one configured, so resources of
-   * one account are never recorded under another's id.
-   */
-  async function identify(
-    clients: CloudClients,
-    region: string,
-    expected: string | null,
-  ): Promise<{ account: string } | { error: ReadError }> {
-    const failed = (code: string, message: string) => ({
-      error: {
-        provider: 'aws' as const,
-        account: expected ?? '',
-        region,
-        service: 'sts',
-        operation: 'GetCallerIdentity',
-        code,
-        message,
-        resourceId: null,
-      },
-    });
-    try {
-      const identity = await clients.sts(region).send(new GetCallerIdentityCommand({}));
-      const account = identity.Account ?? '';
-      if (expected !== null && account !== expected) {
-        return failed(
-          'WrongAccount',
-          `the credentials for account ${expected} act in account ${account || '(unknown)'}; ` +
-            'nothing of this account was read',
-        );
-      }
-      return { account };
-    } catch (error) {
-      return failed(errorCode(error), errorMessage(error));
-    }
-  }
+  const live = createLiveReader(opts);
 
   /** Who to scan. An account whose identity cannot be confirmed becomes a failed unit. */
   async function targets(): Promise<{ targets: Target[]; errors: ReadError[] }> {
@@ -110,10 +86,10 @@ export function createScanner(opts: ScannerOptions): Scanner {
         }))
       : [{ expected: null, regions: [opts.defaultRegion], clients: opts.clients.base }];
     const identities = await Promise.all(
-      aws.map((a) => identify(a.clients, a.regions[0] ?? opts.defaultRegion, a.expected)),
+      aws.map((a) => identifyAccount(a.clients, a.regions[0] ?? opts.defaultRegion, a.expected)),
     );
     aws.forEach((a, i) => {
-      const identity = identities[i] as Awaited<ReturnType<typeof identify>>;
+      const identity = identities[i] as Awaited<ReturnType<typeof identifyAccount>>;
       if ('error' in identity) {
         errors.push(identity.error);
         return;
@@ -186,13 +162,28 @@ export function createScanner(opts: ScannerOptions): Scanner {
     const units = run.units.map((u) => ({ ...u }));
     const progress = new Map(units.map((u) => [unitKey(u), u]));
     let saving: Promise<void> = Promise.resolve();
+    // Set once a save finds the run no longer running: another replica judged this server
+    // stopped and failed the scan, and a new one may be running, so nothing more is written.
+    let lost = false;
     const save = () => {
       const snapshot = units.map((u) => ({ ...u }));
       saving = saving
-        .then(() => opts.store.updateScanUnits(run.id, snapshot, clock()))
+        .then(async () => {
+          if (!(await opts.store.updateScanUnits(run.id, snapshot, clock()))) lost = true;
+        })
         .catch((err: unknown) => log.warn({ err }, 'could not save scan progress'));
     };
-    const heartbeat = setInterval(save, HEARTBEAT_MS);
+    const stillHeld = async () => {
+      await saving;
+      if (lost) {
+        clearInterval(heartbeat);
+        log.warn('another replica failed this scan as stopped; its results are not recorded');
+      }
+      return !lost;
+    };
+    // The heartbeat runs until the scan is finished: writing a large inventory and judging
+    // it take time too, and a scan quiet for longer than the stale age would be failed.
+    const heartbeat = setInterval(save, opts.heartbeatMs ?? SCAN_HEARTBEAT_MS);
     heartbeat.unref();
     try {
       const results = await mapBounded(found.targets, UNIT_CONCURRENCY, async (target) => {
@@ -215,8 +206,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
         save();
         return result;
       });
-      clearInterval(heartbeat);
-      await saving;
+      if (!(await stillHeld())) return await settledElsewhere(run);
       const resources: { scope: string; resource: DiscoveredResource }[] = results.flatMap((r) =>
         r.resources.map((resource) => ({ scope: unitKey(r.unit), resource })),
       );
@@ -235,6 +225,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
         resources.map((r) => r.resource),
         { actor, now },
       );
+      if (!(await stillHeld())) return await settledElsewhere(run);
       const reported = await opts.store.reportFindings(judged.reports, { actor, now });
       const summary: ScanSummary = {
         resources: resources.length,
@@ -248,6 +239,8 @@ export function createScanner(opts: ScannerOptions): Scanner {
         },
         couldNotRead: [...found.errors, ...results.flatMap((r) => r.errors)],
       };
+      clearInterval(heartbeat);
+      await saving;
       const finished = await opts.store.finishScan(run.id, {
         status: 'completed',
         now: clock(),
@@ -266,6 +259,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
     } catch (error) {
       clearInterval(heartbeat);
       await saving;
+      if (lost) return settledElsewhere(run);
       log.error({ err: error }, 'scan failed');
       return opts.store.finishScan(run.id, {
         status: 'failed',
@@ -274,6 +268,11 @@ export function createScanner(opts: ScannerOptions): Scanner {
         error: errorMessage(error),
       });
     }
+  }
+
+  /** The run as the replica that failed it left it. */
+  async function settledElsewhere(run: ScanRun): Promise<ScanRun> {
+    return (await opts.store.getScan(run.id)) ?? run;
   }
 
   const track = <T>(work: Promise<T>): Promise<T> => {
@@ -301,5 +300,6 @@ export function createScanner(opts: ScannerOptions): Scanner {
     async idle() {
       while (running.size > 0) await Promise.allSettled([...running]);
     },
+    readLive: (target) => live.read(target),
   };
 }

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.ts';
 import type { Store } from '../store/store.ts';
-import { SCAN_STALE_MS, type Scanner } from './scan.ts';
+import { SCAN_STALE_MS, SCAN_SWEEP_MS } from './runs.ts';
+import type { Scanner } from './scan.ts';
 
 /**
  * The slot a scheduled scan is due for at `now`: the latest multiple of the interval
@@ -19,6 +20,8 @@ export interface ScanSchedulerOptions {
   log: Logger;
   /** How often the schedule is looked at. */
   tickMs?: number;
+  /** How often scans a stopped server left running are looked for. */
+  sweepMs?: number;
   clock?: () => Date;
 }
 
@@ -28,6 +31,11 @@ export interface ScanScheduler {
    * replica has claimed its slot. Returns its id.
    */
   tick(): Promise<string | null>;
+  /**
+   * Fails the scans whose heartbeat is older than the stale age: the server running them
+   * stopped. Returns how many.
+   */
+  sweep(): Promise<number>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -41,17 +49,27 @@ export interface ScanScheduler {
 export function createScanScheduler(opts: ScanSchedulerOptions): ScanScheduler {
   const clock = opts.clock ?? (() => new Date());
   const tickMs = opts.tickMs ?? 60_000;
+  const sweepMs = opts.sweepMs ?? SCAN_SWEEP_MS;
   let timer: NodeJS.Timeout | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
   let ticking: Promise<unknown> = Promise.resolve();
+  let sweeping: Promise<unknown> = Promise.resolve();
   let firstSeen: string | undefined;
 
-  async function tick(): Promise<string | null> {
+  async function sweep(): Promise<number> {
+    const now = clock();
     const abandoned = await opts.store.abandonStaleScans(
-      new Date(clock().getTime() - SCAN_STALE_MS),
-      clock(),
+      new Date(now.getTime() - SCAN_STALE_MS),
+      now,
     );
-    if (abandoned > 0)
+    if (abandoned > 0) {
       opts.log.warn({ abandoned }, 'scans left running by a stopped server failed');
+    }
+    return abandoned;
+  }
+
+  async function tick(): Promise<string | null> {
+    await sweep();
     const { intervalMinutes } = await opts.store.getScanSettings();
     if (intervalMinutes <= 0) return null;
     const now = clock();
@@ -79,8 +97,17 @@ export function createScanScheduler(opts: ScanSchedulerOptions): ScanScheduler {
 
   return {
     tick,
+    sweep,
     start() {
       if (timer) return;
+      // Apart from the schedule's tick, which may be slower: a scan left running blocks
+      // every new one until it is failed.
+      sweeper = setInterval(() => {
+        sweeping = sweep().catch((err: unknown) =>
+          opts.log.error({ err }, 'could not look for scans left running'),
+        );
+      }, sweepMs);
+      sweeper.unref();
       const loop = () => {
         ticking = tick()
           .catch((err: unknown) => opts.log.error({ err }, 'scan schedule check failed'))
@@ -93,7 +120,9 @@ export function createScanScheduler(opts: ScanSchedulerOptions): ScanScheduler {
     async stop() {
       if (timer) clearTimeout(timer);
       timer = undefined;
-      await ticking;
+      if (sweeper) clearInterval(sweeper);
+      sweeper = undefined;
+      await Promise.all([ticking, sweeping]);
     },
   };
 }

@@ -12,6 +12,7 @@ export const AWS_RESOURCE_TYPES = [
   'AwsIamUser',
   'AwsIamAccessKey',
   'AwsRdsDbInstance',
+  'AwsAccount',
 ] as const;
 
 export const KUBERNETES_RESOURCE_TYPES = [
@@ -83,7 +84,12 @@ export interface S3BucketConfig {
     status: 'Enabled' | 'Suspended' | null;
     mfaDelete: 'Enabled' | 'Disabled' | null;
   };
-  /** GetBucketPolicyStatus; null when the bucket has no policy or the call is unsupported. */
+  /**
+   * GetBucketPolicyStatus: `isPublic` when the bucket policy grants access to anyone (S3's
+   * own judgement of the policy); false when the bucket has no policy (NoSuchBucketPolicy).
+   * Null only in configurations recorded before discovery read it, which drift leaves
+   * uncompared.
+   */
   policyStatus: { isPublic: boolean } | null;
   /** GetBucketAcl grants; null when it could not be read. */
   acl: {
@@ -181,6 +187,13 @@ export interface IamUserConfig {
 export interface IamAccessKeyConfig extends AccessKeySummary {
   userName: string;
   userArn: string;
+}
+
+/** AwsAccount: the account itself, as IAM GetAccountSummary describes it. */
+export interface AwsAccountConfig {
+  accountId: string;
+  /** SummaryMap `AccountAccessKeysPresent`: the root user has access keys. */
+  accountAccessKeysPresent: boolean;
 }
 
 /** AwsRdsDbInstance. */

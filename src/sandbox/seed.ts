@@ -36,8 +36,8 @@ function sseKms(account: string, keyId: string) {
 
 /**
  * A plausible production account: four buckets each with a known gap, and compliant
- * ones around them. Each flawed bucket is sound apart from its named gap, so every
- * finding maps to exactly one fix.
+ * ones around them. Each flawed bucket is sound apart from its named gaps, so every
+ * finding maps to exactly one fix, or to none for the public bucket policy.
  */
 export function demoDocument(account = DEMO_ACCOUNT): StateDocument {
   const kms = sseKms(account, '6f1e0c52-9d4b-4c3a-8a57-2e9b1f0d7c41');
@@ -51,6 +51,20 @@ export function demoDocument(account = DEMO_ACCOUNT): StateDocument {
     'terraform-state-prod': bucket('2020-02-17T14:07:31Z', kms, FULL_BLOCK, 'Enabled'),
     'customer-uploads-prod': bucket('2022-01-11T16:20:05Z', SSE_S3, FULL_BLOCK, 'Enabled'),
   };
+  // Served to the world through a bucket policy, the usual way a static-asset bucket is
+  // made public: a recommendation for a person, as no fix rewrites a bucket policy.
+  buckets['public-assets']!.policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'PublicRead',
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: 'arn:aws:s3:::public-assets/*',
+      },
+    ],
+  });
   const doc: StateDocument = {
     version: 1,
     defaultAccount: account,

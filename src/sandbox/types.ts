@@ -150,6 +150,8 @@ export interface BucketState {
   versioning: 'Enabled' | 'Suspended' | null;
   /** The bucket's tags (GetBucketTagging); none when absent. */
   tags?: Record<string, string>;
+  /** The bucket policy as JSON text (GetBucketPolicy); none when absent or null. */
+  policy?: string | null;
 }
 
 export interface EncryptionRule {

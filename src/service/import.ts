@@ -10,8 +10,8 @@ import {
   type FindingsFormat,
   type ReadFinding,
 } from '../findings/import.ts';
-import { locatePath, locateSyntaxError } from '../findings/json-text.ts';
-import { type ArrayElement, JsonArraySplitter } from '../findings/json-stream.ts';
+import { locatePath } from '../findings/json-text.ts';
+import { JsonArrayReader, type ReadElement } from '../findings/json-array-reader.ts';
 import { fixRequestFor } from '../findings/mapping.ts';
 import { reportFor } from '../findings/report.ts';
 import { formatPath, ShapeError } from '../findings/shape.ts';
@@ -127,33 +127,36 @@ export async function importFindingsStream(
     return importFindings(Buffer.concat(chunks).toString('utf8'), deps);
   }
 
-  const splitter = new JsonArraySplitter();
+  const reader = new JsonArrayReader();
   const writer = new BatchWriter(deps);
   let format: FindingsFormat = 'prowler-ocsf';
   let read: ReadFinding | undefined;
-  const take = async (elements: ArrayElement[]) => {
+  const take = async (elements: ReadElement[]) => {
     for (const element of elements) {
-      const value = parseElement(element);
-      refuseUnstorableText(value, [element.index], element.index);
+      if (!element.storable) refuseUnstorableText(element.value, [element.index], element.index);
       if (!read) {
-        format = detectLayout([value]).format as FindingsFormat;
+        format = detectLayout([element.value]).format as FindingsFormat;
         read = READERS[format as keyof typeof READERS];
       }
-      const finding = readElement(read, value, element, format);
-      await writer.add(writer.prepare(finding, element.index), splitter.offset);
+      const finding = readElement(read, element, format);
+      const full = writer.add(
+        writer.prepare(finding, element.index, element.storable),
+        reader.offset,
+      );
+      if (full) await full;
     }
   };
   try {
-    await take(splitter.push(stripBomBytes(Buffer.concat(head))));
-    for await (const value of rest) await take(splitter.push(toBuffer(value)));
-    splitter.end();
+    await take(reader.push(stripBomBytes(Buffer.concat(head))));
+    for await (const value of rest) await take(reader.push(toBuffer(value)));
+    await take(reader.end());
   } catch (error) {
     // The refusal says exactly which findings were stored: let the batch in flight land.
     await writer.settle();
     if (!(error instanceof AppError)) throw error;
     throw new AppError(error.code, `${error.message}${writer.kept()}`, error.details);
   }
-  return writer.finish(format, splitter.offset);
+  return writer.finish(format, reader.offset);
 }
 
 const OPEN_BRACKET = 0x5b;
@@ -178,34 +181,15 @@ function firstSignificant(chunk: Buffer, isFirst: boolean): number | undefined {
   return undefined;
 }
 
-function parseElement(element: ArrayElement): unknown {
+function readElement(read: ReadFinding, element: ReadElement, format: FindingsFormat) {
   try {
-    return JSON.parse(element.text);
-  } catch (error) {
-    const found = locateSyntaxError(element.text);
-    const detail = found?.problem ?? (error instanceof Error ? error.message : String(error));
-    const line = element.line + (found ? found.line - 1 : 0);
-    throw invalidInput(`not valid JSON: ${detail} at line ${line}, in findings[${element.index}]`, {
-      problem: 'syntax',
-      index: element.index,
-      line,
-    });
-  }
-}
-
-function readElement(
-  read: ReadFinding,
-  value: unknown,
-  element: ArrayElement,
-  format: FindingsFormat,
-): NormalizedFinding {
-  try {
-    return read(value, [element.index]);
+    return read(element.value, [element.index]);
   } catch (error) {
     if (!(error instanceof ShapeError)) throw error;
     const path = formatPath(error.path);
-    const inner = locatePath(element.text, [...error.path.slice(1)]);
-    const line = element.line + (inner ? inner.line - 1 : 0);
+    const { text, line: first } = element.locate();
+    const inner = locatePath(text, [...error.path.slice(1)]);
+    const line = first + (inner ? inner.line - 1 : 0);
     throw invalidInput(
       `${path}: ${error.problem} (line ${line}); the file does not have the ${format} shape ` +
         'there',
@@ -236,6 +220,15 @@ interface Prepared {
   fixType: string | undefined;
 }
 
+/** A full batch, with how far into the file it reaches. */
+interface ReadyBatch {
+  items: Prepared[];
+  /** Findings read up to its end. */
+  read: number;
+  /** Bytes read up to its end. */
+  bytes: number;
+}
+
 /** Maps findings to reports and actions, and stores them a batch at a time. */
 class BatchWriter {
   private readonly deps: ImportDeps;
@@ -249,7 +242,9 @@ class BatchWriter {
   private stored: StoredCounts = { opened: 0, updated: 0, resolved: 0, dismissed: 0, excluded: 0 };
   private readonly actions: ImportResult['actions'] = [];
   private created = 0;
-  /** The batch being stored while the next one is read. */
+  /** Full batches waiting for the store, in order. */
+  private ready: ReadyBatch[] = [];
+  /** The batch being stored while the next ones are read. */
   private inflight: Promise<void> | undefined;
 
   constructor(deps: ImportDeps) {
@@ -257,9 +252,12 @@ class BatchWriter {
     this.size = deps.batchSize ?? IMPORT_BATCH;
   }
 
-  /** Refuses a finding no action can be made for, naming it; writes nothing. */
-  prepare(finding: NormalizedFinding, index: number): Prepared {
-    refuseUnstorableFinding(finding, index);
+  /**
+   * Refuses a finding no action can be made for, naming it; writes nothing. `textChecked`
+   * says its source text is known to hold only storable text, which mapping keeps so.
+   */
+  prepare(finding: NormalizedFinding, index: number, textChecked = false): Prepared {
+    if (!textChecked) refuseUnstorableFinding(finding, index);
     const supported = supportedFix(this.deps.catalog, finding);
     const remedy = supported ? { type: supported.fix.type, params: supported.params } : null;
     let action: NewAction | undefined;
@@ -285,16 +283,33 @@ class BatchWriter {
   }
 
   /**
-   * Queues a finding; a full batch is handed to the store while the next one is read, so
-   * parsing and storing overlap. At most one batch is in flight, which bounds memory.
+   * Queues a finding. Full batches go to the store one at a time, in order, each only once
+   * the one before it is stored, so a failure leaves exactly the batches before it. Reading
+   * runs ahead of the store by up to one more full batch, so that neither waits for the
+   * other over a batch that happens to be slow to parse or to store; memory stays bounded
+   * by three batches.
    */
-  async add(item: Prepared, bytes: number): Promise<void> {
+  add(item: Prepared, bytes: number): Promise<void> | undefined {
     this.pending.push(item);
     this.read += 1;
-    if (this.pending.length < this.size) return;
-    await this.inflight;
-    const write = this.flush(bytes);
-    // Awaited by the next batch or by `finish`/`settle`; noted here so it is never unhandled.
+    // Most findings only join the batch: no promise, so no turn of the event loop each.
+    if (this.pending.length < this.size) return undefined;
+    this.ready.push({ items: this.pending, read: this.read, bytes });
+    this.pending = [];
+    this.pump();
+    return this.ready.length > 1 ? this.inflight : undefined;
+  }
+
+  /** Hands the next full batch to the store when none is in flight. */
+  private pump(): void {
+    if (this.inflight || this.ready.length === 0) return;
+    const next = this.ready.shift()!;
+    const write = this.flush(next).then(() => {
+      this.inflight = undefined;
+      this.pump();
+    });
+    // Awaited by `add`, `finish` or `settle`; noted here so it is never unhandled. A failed
+    // write stays in flight, so no later batch is handed on.
     write.catch(() => undefined);
     this.inflight = write;
   }
@@ -312,8 +327,10 @@ class BatchWriter {
   }
 
   async finish(format: string, bytes: number): Promise<ImportResult> {
-    await this.inflight;
-    if (this.pending.length > 0 || this.batches === 0) await this.flush(bytes);
+    while (this.inflight) await this.inflight;
+    if (this.pending.length > 0 || this.batches === 0) {
+      await this.flush({ items: this.pending, read: this.read, bytes });
+    }
     return {
       format,
       counts: {
@@ -327,10 +344,7 @@ class BatchWriter {
     };
   }
 
-  private async flush(bytes: number): Promise<void> {
-    const read = this.read;
-    const batch = this.pending;
-    this.pending = [];
+  private async flush({ items: batch, read, bytes }: ReadyBatch): Promise<void> {
     const types = new Map(batch.map((p) => [p.finding, p.fixType]));
     const summary = summarize(
       batch.map((p) => p.finding),

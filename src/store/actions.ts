@@ -1,15 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { AuditEvent, Plan, Snapshot } from '../domain/action.ts';
 import { conflict, notFound } from '../domain/errors.ts';
 import { severityRank, STATUSES, type Status } from '../domain/status.ts';
-import { appendEvent } from './events.ts';
+import { appendEvent, queueEvent, withQueuedEvents } from './events.ts';
 import { personOf } from './persons.ts';
 import { dataText, toAction, toEvent } from './rows.ts';
 import type { ActionRow, Database } from './schema.ts';
 import type { CreateResult, NewAction } from './store.ts';
 import { getSettings } from './settings.ts';
-import { applyTransition, lockedRow } from './transition.ts';
+import { lockedRow, submitCreated } from './transition.ts';
+import { insertRows } from './bulk-insert.ts';
+import { newId } from './ids.ts';
 
 /** `requireApproval` left out: the setting in force is read in the same transaction. */
 export type CreateOpts = { actor: string; now: Date; requireApproval?: boolean };
@@ -24,12 +25,8 @@ export async function createAction(
   input: NewAction,
   opts: CreateOpts,
 ): Promise<CreateResult> {
-  try {
-    return await db.transaction().execute((trx) => createInTransaction(trx, input, opts));
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-    return db.transaction().execute((trx) => createInTransaction(trx, input, opts));
-  }
+  const [result] = await createActions(db, [input], opts);
+  return result!;
 }
 
 /**
@@ -41,38 +38,102 @@ export async function createActions(
   inputs: NewAction[],
   opts: CreateOpts,
 ): Promise<CreateResult[]> {
-  const all = async (trx: Transaction<Database>) => {
-    const results: CreateResult[] = [];
-    for (const input of inputs) results.push(await createInTransaction(trx, input, opts));
-    return results;
-  };
+  const all = (trx: Transaction<Database>) => createInTransaction(trx, inputs, opts);
   try {
-    return await db.transaction().execute(all);
+    return await withQueuedEvents(db, all);
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
-    return db.transaction().execute(all);
+    return withQueuedEvents(db, all);
   }
 }
 
+/** Open keys looked up per statement. */
+const KEYS_PER_READ = 500;
+
+/**
+ * Creates an action for each request, or links its finding to the open action for the
+ * same fix and resource (one made earlier in the same batch included), in the caller's
+ * transaction. Done for the whole batch at once: one read of the open actions, one insert
+ * of the new ones, one of the links and one submission, where one request at a time took
+ * a dozen statements each, and an import makes thousands.
+ */
 export async function createInTransaction(
   trx: Transaction<Database>,
-  input: NewAction,
+  inputs: NewAction[],
   opts: CreateOpts,
-): Promise<CreateResult> {
-  const openKey = `${input.type}|${input.resource.id}`;
+): Promise<CreateResult[]> {
+  if (inputs.length === 0) return [];
   const now = opts.now.toISOString();
-  const existing = await trx
-    .selectFrom('actions')
-    .selectAll()
-    .where('open_key', '=', openKey)
-    .executeTakeFirst();
-  if (existing) {
-    await link(trx, existing.id, input, now, opts.actor);
-    return { action: toAction(existing), created: false };
+  const keyOf = (input: NewAction) => `${input.type}|${input.resource.id}`;
+  const open = new Map<string, ActionRow>();
+  const keys = [...new Set(inputs.map(keyOf))];
+  for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
+    const rows = await trx
+      .selectFrom('actions')
+      .selectAll()
+      .where('open_key', 'in', keys.slice(i, i + KEYS_PER_READ))
+      .execute();
+    for (const row of rows) open.set(row.open_key!, row);
   }
 
-  let row: ActionRow = {
-    id: randomUUID(),
+  const createdByPerson = await personOf(trx, opts.actor);
+  const fresh: { row: ActionRow; input: NewAction }[] = [];
+  const placed = inputs.map((input) => {
+    const key = keyOf(input);
+    const existing = open.get(key);
+    if (existing) return { input, key, created: false };
+    const row = newActionRow(input, key, opts.actor, createdByPerson, now);
+    open.set(key, row);
+    fresh.push({ row, input });
+    return { input, key, created: true };
+  });
+
+  await insertRows(
+    trx,
+    'actions',
+    fresh.map(({ row }) => row),
+  );
+  for (const { row, input } of fresh) {
+    await queueEvent(trx, {
+      action_id: row.id,
+      at: now,
+      actor: opts.actor,
+      type: 'transition',
+      from_status: null,
+      to_status: 'suggested',
+      comment: null,
+      data: dataText({ finding: input.source }),
+    });
+  }
+  await linkFindings(
+    trx,
+    placed.map(({ input, key, created }) => ({
+      actionId: open.get(key)!.id,
+      input,
+      auditActor: created ? null : opts.actor,
+    })),
+    now,
+  );
+
+  const requireApproval = opts.requireApproval ?? (await getSettings(trx)).requireApproval;
+  if (requireApproval) {
+    const rows = fresh.map(({ row }) => row);
+    for (const row of await submitCreated(trx, rows, { actor: 'system', now: opts.now })) {
+      open.set(row.open_key!, row);
+    }
+  }
+  return placed.map(({ key, created }) => ({ action: toAction(open.get(key)!), created }));
+}
+
+function newActionRow(
+  input: NewAction,
+  openKey: string,
+  actor: string,
+  createdByPerson: string,
+  now: string,
+): ActionRow {
+  return {
+    id: newId(),
     type: input.type,
     title: input.title,
     resource_provider: input.resource.provider,
@@ -102,8 +163,8 @@ export async function createInTransaction(
     lease_owner: null,
     lease_expires_at: null,
     attempt: 0,
-    created_by: opts.actor,
-    created_by_person: await personOf(trx, opts.actor),
+    created_by: actor,
+    created_by_person: createdByPerson,
     created_at: now,
     updated_at: now,
     approved_by: null,
@@ -118,45 +179,41 @@ export async function createInTransaction(
     finalized_at: null,
     window_warned_at: null,
   };
-  await trx.insertInto('actions').values(row).execute();
-  await appendEvent(trx, {
-    action_id: row.id,
-    at: now,
-    actor: opts.actor,
-    type: 'transition',
-    from_status: null,
-    to_status: 'suggested',
-    comment: null,
-    data: dataText({ finding: input.source }),
-  });
-  await link(trx, row.id, input, now, null);
-  const requireApproval = opts.requireApproval ?? (await getSettings(trx)).requireApproval;
-  if (requireApproval) {
-    row = await applyTransition(trx, row, 'submit', { actor: 'system', now: opts.now });
-  }
-  return { action: toAction(row), created: true };
 }
 
-/** Records that a finding points at an action; audited only the first time it is seen. */
-async function link(
+/**
+ * Records that findings point at actions, in one statement; a link seen before is left
+ * as it is. A new link to an action that already existed is audited with `auditActor`.
+ */
+async function linkFindings(
   trx: Transaction<Database>,
-  actionId: string,
-  input: NewAction,
+  links: { actionId: string; input: NewAction; auditActor: string | null }[],
   now: string,
-  auditActor: string | null,
 ) {
-  const result = await trx
-    .insertInto('action_findings')
-    .values({
-      action_id: actionId,
-      origin: input.source.origin,
-      finding_id: input.source.findingId,
-      linked_at: now,
-    })
-    .onConflict((oc) => oc.doNothing())
-    .executeTakeFirst();
-  if (auditActor && Number(result.numInsertedOrUpdatedRows ?? 0n) > 0) {
-    await appendEvent(trx, {
+  const linkKey = (actionId: string, origin: string, findingId: string) =>
+    `${actionId}\u0000${origin}\u0000${findingId}`;
+  const added = new Set<string>();
+  for (let i = 0; i < links.length; i += KEYS_PER_READ) {
+    const inserted = await trx
+      .insertInto('action_findings')
+      .values(
+        links.slice(i, i + KEYS_PER_READ).map(({ actionId, input }) => ({
+          action_id: actionId,
+          origin: input.source.origin,
+          finding_id: input.source.findingId,
+          linked_at: now,
+        })),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .returning(['action_id', 'origin', 'finding_id'])
+      .execute();
+    for (const row of inserted) added.add(linkKey(row.action_id, row.origin, row.finding_id));
+  }
+  for (const { actionId, input, auditActor } of links) {
+    // Deleted as it is noted: the same finding twice in one batch is noted once.
+    if (!added.delete(linkKey(actionId, input.source.origin, input.source.findingId))) continue;
+    if (!auditActor) continue;
+    await queueEvent(trx, {
       action_id: actionId,
       at: now,
       actor: auditActor,
@@ -265,7 +322,7 @@ export async function saveSnapshot(
       if (!row) throw notFound(`no action with id ${id}`);
       throw conflict(`lost the lease on action ${id} before its snapshot was stored`);
     }
-    await appendEvent(trx, {
+    await queueEvent(trx, {
       action_id: id,
       at: snapshot.capturedAt,
       actor: 'system',

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { type CheckSettings, DEFAULT_CHECK_SETTINGS } from '../checks/settings.ts';
 import { invalidInput, notFound } from '../domain/errors.ts';
@@ -11,6 +10,7 @@ import { appendEvent } from './events.ts';
 import { dataText } from './rows.ts';
 import type { Database } from './schema.ts';
 import { type Group, read, write } from './settings.ts';
+import { newId } from './ids.ts';
 
 export interface BaselineQuery {
   resourceId?: string;
@@ -27,9 +27,6 @@ export interface CaptureOptions {
   actor: string;
   now: Date;
   reason: Exclude<BaselineReason, 'discovered'>;
-}
-
-export interface InventoryCaptureOptions extends CaptureOptions {
   /** Refuse resources that have no baseline yet: a promotion needs one to replace. */
   existingOnly?: boolean;
 }
@@ -46,18 +43,19 @@ export interface BaselineStore {
   ): Promise<{ baselines: Baseline[]; captured: number }>;
   /**
    * Makes each resource's given configuration its new active baseline (the old versions stay
-   * as history), in one transaction: all are recorded or none. Audited as one event.
+   * as history), in one transaction: all are recorded or none. Audited as one event. With
+   * `existingOnly`, a resource that has no baseline yet is `not_found` and nothing changes.
    */
   captureBaselines(resources: DiscoveredResource[], opts: CaptureOptions): Promise<Baseline[]>;
   /**
-   * `captureBaselines` of what the inventory last read: the named resources, or every
-   * resource still present. An unknown or gone resource is `not_found` and nothing changes;
-   * with `existingOnly`, so is a resource that has no baseline yet (nothing to promote).
+   * The resources a capture is about, as the inventory holds them: the named ones, or every
+   * resource still present. An unknown or gone resource is `not_found`; with `existingOnly`,
+   * so is a resource that has no baseline yet (nothing to promote). Changes nothing.
    */
-  baselineFromInventory(
+  baselineTargets(
     target: { resourceIds?: string[]; all?: boolean },
-    opts: InventoryCaptureOptions,
-  ): Promise<{ baselines: Baseline[]; resources: DiscoveredResource[] }>;
+    opts?: { existingOnly?: boolean },
+  ): Promise<DiscoveredResource[]>;
   listBaselines(query: BaselineQuery): Promise<{ items: Baseline[]; total: number }>;
   getBaseline(id: string): Promise<Baseline | undefined>;
   /** The active baselines of these resources; resources without one are left out. */
@@ -103,7 +101,7 @@ function rowOf(
   opts: { actor: string; now: Date; reason: BaselineReason },
 ): BaselineRow {
   return {
-    id: randomUUID(),
+    id: newId(),
     resource_id: resource.id,
     resource_provider: resource.provider,
     resource_account: resource.account,
@@ -269,65 +267,68 @@ async function captureBaselines(
   resources: DiscoveredResource[],
   opts: CaptureOptions,
 ): Promise<Baseline[]> {
-  return db.transaction().execute((trx) => capture(trx, resources, opts));
+  return db.transaction().execute(async (trx) => {
+    // The live read ran outside any transaction, so a promotion's baseline is checked again.
+    const ids = resources.map((r) => r.id);
+    if (opts.existingOnly) await refuseWithoutBaseline(trx, ids);
+    return capture(trx, resources, opts);
+  });
 }
 
-async function baselineFromInventory(
+/** A promotion replaces a baseline: one that has none is refused, naming each such resource. */
+async function refuseWithoutBaseline(db: Db, ids: string[]): Promise<void> {
+  const have = new Set((await active(db, ids)).map((b) => b.resourceId));
+  const none = [...new Set(ids)].filter((id) => !have.has(id));
+  if (none.length > 0) {
+    throw notFound(
+      `no baseline to promote for ${none.map((id) => `"${id}"`).join(', ')}; ` +
+        'create one with `baseline create`',
+    );
+  }
+}
+
+async function baselineTargets(
   db: Kysely<Database>,
   target: { resourceIds?: string[]; all?: boolean },
-  opts: InventoryCaptureOptions,
-): Promise<{ baselines: Baseline[]; resources: DiscoveredResource[] }> {
+  opts: { existingOnly?: boolean } = {},
+): Promise<DiscoveredResource[]> {
   const ids = target.resourceIds ?? [];
-  if (target.all === ids.length > 0) {
-    throw invalidInput('name the resources to capture, or ask for all of them, not both');
+  if (Boolean(target.all) === ids.length > 0) {
+    throw invalidInput('name the resources to capture or ask for all of them, one or the other');
   }
-  return db.transaction().execute(async (trx) => {
-    let rows: ResourceRow[] = [];
-    if (target.all) {
-      rows = await trx.selectFrom('resources').selectAll().where('gone_at', 'is', null).execute();
-      if (rows.length === 0) {
-        throw notFound('the inventory holds no resources yet; run a scan first');
-      }
-    } else {
-      for (const batch of chunks([...new Set(ids)])) {
-        rows.push(
-          ...(await trx
-            .selectFrom('resources')
-            .selectAll()
-            .where('id', 'in', batch)
-            .where('gone_at', 'is', null)
-            .execute()),
-        );
-      }
-      const found = new Set(rows.map((r) => r.id));
-      const missing = ids.filter((id) => !found.has(id));
-      if (missing.length > 0) {
-        throw notFound(
-          `no resource ${missing.map((id) => `"${id}"`).join(', ')} in the inventory; ` +
-            'run a scan, then give the id as `resources list` shows it',
-        );
-      }
+  let rows: ResourceRow[] = [];
+  if (target.all) {
+    rows = await db.selectFrom('resources').selectAll().where('gone_at', 'is', null).execute();
+    if (rows.length === 0) {
+      throw notFound('the inventory holds no resources yet; run a scan first');
     }
-    const resources = rows.map(fromInventory);
-    if (opts.existingOnly) {
-      const have = new Set(
-        (
-          await active(
-            trx,
-            resources.map((r) => r.id),
-          )
-        ).map((b) => b.resourceId),
+  } else {
+    for (const batch of chunks([...new Set(ids)])) {
+      rows.push(
+        ...(await db
+          .selectFrom('resources')
+          .selectAll()
+          .where('id', 'in', batch)
+          .where('gone_at', 'is', null)
+          .execute()),
       );
-      const none = resources.filter((r) => !have.has(r.id)).map((r) => r.id);
-      if (none.length > 0) {
-        throw notFound(
-          `no baseline to promote for ${none.map((id) => `"${id}"`).join(', ')}; ` +
-            'create one with `baseline create`',
-        );
-      }
     }
-    return { baselines: await capture(trx, resources, opts), resources };
-  });
+    const found = new Set(rows.map((r) => r.id));
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length > 0) {
+      throw notFound(
+        `no resource ${missing.map((id) => `"${id}"`).join(', ')} in the inventory; ` +
+          'run a scan, then give the id as `resources list` shows it',
+      );
+    }
+  }
+  const resources = rows.map(fromInventory);
+  if (opts.existingOnly)
+    await refuseWithoutBaseline(
+      db,
+      resources.map((r) => r.id),
+    );
+  return resources;
 }
 
 function fromInventory(row: ResourceRow): DiscoveredResource {
@@ -346,7 +347,7 @@ function fromInventory(row: ResourceRow): DiscoveredResource {
 async function capture(
   trx: Transaction<Database>,
   resources: DiscoveredResource[],
-  opts: { actor: string; now: Date; reason: Exclude<BaselineReason, 'discovered'> },
+  opts: CaptureOptions,
   more: (resourceId: string) => Record<string, unknown> = () => ({}),
 ): Promise<Baseline[]> {
   const list = unique(resources);
@@ -361,7 +362,13 @@ async function capture(
       .where('active_key', 'in', batch)
       .execute();
   }
-  const rows = list.map((r) => rowOf(r, (versions.get(r.id) ?? 0) + 1, opts));
+  const rows = list.map((r) =>
+    rowOf(r, (versions.get(r.id) ?? 0) + 1, {
+      actor: opts.actor,
+      now: opts.now,
+      reason: opts.reason,
+    }),
+  );
   for (const batch of chunks(rows)) await trx.insertInto('baselines').values(batch).execute();
   // One event for the whole capture: `--all` over a large inventory stays one audit entry.
   await appendEvent(trx, {
@@ -419,7 +426,7 @@ export function baselineStore(db: Kysely<Database>): BaselineStore {
   return {
     ensureBaselines: (resources, opts) => ensureBaselines(db, resources, opts),
     captureBaselines: (resources, opts) => captureBaselines(db, resources, opts),
-    baselineFromInventory: (target, opts) => baselineFromInventory(db, target, opts),
+    baselineTargets: (target, opts) => baselineTargets(db, target, opts),
     listBaselines: (query) => listBaselines(db, query),
     getBaseline: async (id) => {
       const row = await db

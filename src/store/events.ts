@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
-import { alertsFor } from './alerts.ts';
+import { alertsFor } from './alert-outbox.ts';
 import { eventHash } from './audit-hash.ts';
 import type { Database, EventRow } from './schema.ts';
 
@@ -14,7 +14,8 @@ export async function appendEvent(
 ): Promise<Selectable<EventRow>> {
   // Events queued earlier in this transaction go first, so the chain keeps their order.
   await flush(trx);
-  return chain(trx, event, await alertsFor(trx, event));
+  const [row] = await chain(trx, [{ event, alerts: await alertsFor(trx, event) }]);
+  return row!;
 }
 
 type Queued = { event: NewEvent; alerts: Awaited<ReturnType<typeof alertsFor>> };
@@ -48,50 +49,68 @@ export async function queueEvent(trx: Transaction<Database>, event: NewEvent): P
   const alerts = await alertsFor(trx, event);
   const queue = queues.get(trx);
   if (queue) queue.push({ event, alerts });
-  else await chain(trx, event, alerts);
+  else await chain(trx, [{ event, alerts }]);
 }
 
 async function flush(trx: Transaction<Database>) {
   const queue = queues.get(trx);
-  if (!queue) return;
-  for (const { event, alerts } of queue.splice(0)) await chain(trx, event, alerts);
+  if (queue?.length) await chain(trx, queue.splice(0));
 }
 
+/** Events in one insert; eleven columns each, far under either engine's parameter limit. */
+const EVENTS_PER_STATEMENT = 1000;
+
+/**
+ * Appends events to the chain in the order given: one turn at the head for all of them,
+ * however many a transaction queued, so an import that creates a thousand actions takes
+ * the head once per batch rather than once per event.
+ */
 async function chain(
   trx: Transaction<Database>,
-  event: NewEvent,
-  alerts: Queued['alerts'],
-): Promise<Selectable<EventRow>> {
+  queued: Queued[],
+): Promise<Selectable<EventRow>[]> {
   // Taking the head locks its row (PostgreSQL) until this transaction ends, so appends
   // from any number of replicas take turns and each sees the previous hash. Every writer
   // waits for that lock, so nothing that can be done before it is done after it.
   const head = await trx
     .updateTable('audit_chain')
-    .set((eb) => ({ seq: eb('seq', '+', 1) }))
+    .set((eb) => ({ seq: eb('seq', '+', queued.length) }))
     .where('id', '=', 1)
     .returning(['seq', 'hash'])
     .executeTakeFirstOrThrow();
-  const fields = {
-    action_id: event.action_id ?? null,
-    at: event.at,
-    actor: event.actor,
-    type: event.type,
-    from_status: event.from_status ?? null,
-    to_status: event.to_status ?? null,
-    comment: event.comment ?? null,
-    data: event.data ?? null,
-    seq: Number(head.seq),
-    prev_hash: head.hash,
-  };
-  const hash = eventHash(fields);
-  const row = await trx
-    .insertInto('events')
-    .values({ ...fields, hash })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  let seq = Number(head.seq) - queued.length;
+  let hash = head.hash;
+  const rows = queued.map(({ event }) => {
+    seq += 1;
+    const fields = {
+      action_id: event.action_id ?? null,
+      at: event.at,
+      actor: event.actor,
+      type: event.type,
+      from_status: event.from_status ?? null,
+      to_status: event.to_status ?? null,
+      comment: event.comment ?? null,
+      data: event.data ?? null,
+      seq,
+      prev_hash: hash,
+    };
+    hash = eventHash(fields);
+    return { ...fields, hash };
+  });
+  const stored = new Map<number, Selectable<EventRow>>();
+  for (let i = 0; i < rows.length; i += EVENTS_PER_STATEMENT) {
+    const inserted = await trx
+      .insertInto('events')
+      .values(rows.slice(i, i + EVENTS_PER_STATEMENT))
+      .returningAll()
+      .execute();
+    // RETURNING gives no order on SQLite: each row is found again by its place in the chain.
+    for (const row of inserted) stored.set(Number(row.seq), row);
+  }
   await trx.updateTable('audit_chain').set({ hash }).where('id', '=', 1).execute();
-  await alerts?.(row);
-  return row;
+  const ordered = rows.map((row) => stored.get(row.seq)!);
+  for (const [i, row] of ordered.entries()) await queued[i]!.alerts?.(row);
+  return ordered;
 }
 
 /** An event as its writer describes it; the chain fields are added here. */

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Exclusion, FindingReport } from '../domain/finding.ts';
 import { SEVERITIES } from '../domain/status.ts';
-import { appendEvent } from './events.ts';
+import { queueEvent } from './events.ts';
 import { type FindingRow, toExclusion } from './finding-rows.ts';
 import { dataText } from './rows.ts';
 import type { Database } from './schema.ts';
@@ -39,7 +39,7 @@ export async function appendFindingEvents(
   for (const { row, change } of changes) {
     if (row.kind !== 'vulnerability') {
       const data = { findingId: row.id, kind: row.kind, severity: row.severity, change };
-      await appendEvent(trx, { ...base, data: dataText({ ...data, ...cause?.data }) });
+      await queueEvent(trx, { ...base, data: dataText({ ...data, ...cause?.data }) });
       continue;
     }
     const rows = grouped.get(change) ?? [];
@@ -55,7 +55,7 @@ export async function appendFindingEvents(
       count: rows.length,
       findingIds: rows.map((r) => r.id),
     };
-    await appendEvent(trx, { ...base, data: dataText({ ...data, ...cause?.data }) });
+    await queueEvent(trx, { ...base, data: dataText({ ...data, ...cause?.data }) });
   }
 }
 

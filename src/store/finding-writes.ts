@@ -1,26 +1,13 @@
-import type { Transaction } from 'kysely';
+import type { InsertQueryBuilder, InsertResult, Transaction } from 'kysely';
+import { type InsertShape, insertRows } from './bulk-insert.ts';
 import { FINDING_SUMMARY_COLUMNS, type FindingRow } from './finding-rows.ts';
 import type { Database } from './schema.ts';
 
 type Trx = Transaction<Database>;
 
-/**
- * Bound parameters per statement, under SQLite's limit (32,766) and PostgreSQL's (65,535):
- * a batch's rows go in a few wide statements rather than one statement per row.
- */
-const MAX_PARAMETERS = 30_000;
-
-function chunksOf<T extends object>(rows: T[]): T[][] {
-  if (rows.length === 0) return [];
-  const size = Math.max(1, Math.floor(MAX_PARAMETERS / Object.keys(rows[0]!).length));
-  const chunks: T[][] = [];
-  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
-  return chunks;
-}
-
 /** Inserts new findings, many per statement. */
 export async function insertFindingRows(trx: Trx, rows: FindingRow[]): Promise<void> {
-  for (const chunk of chunksOf(rows)) await trx.insertInto('findings').values(chunk).execute();
+  await insertRows(trx, 'findings', rows);
 }
 
 /** The columns of a stored finding an import never changes. */
@@ -47,17 +34,17 @@ const REPORTED_COLUMNS: readonly (keyof FindingRow)[] = [
  * same statement runs on SQLite and PostgreSQL.
  */
 export async function updateFindingRows(trx: Trx, rows: FindingRow[]): Promise<void> {
-  for (const chunk of chunksOf(rows)) {
-    await trx
-      .insertInto('findings')
-      .values(chunk)
-      .onConflict((oc) =>
-        oc
-          .column('id')
-          .doUpdateSet((eb) =>
-            Object.fromEntries(REPORTED_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)])),
-          ),
-      )
-      .execute();
-  }
+  await insertRows(trx, 'findings', rows, UPDATE_REPORTED);
 }
+
+const UPDATE_REPORTED: InsertShape = {
+  name: 'update-reported',
+  finish: (insert: InsertQueryBuilder<Database, 'findings', InsertResult>) =>
+    insert.onConflict((oc) =>
+      oc
+        .column('id')
+        .doUpdateSet((eb) =>
+          Object.fromEntries(REPORTED_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)])),
+        ),
+    ),
+};

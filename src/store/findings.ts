@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type Kysely, type Transaction } from 'kysely';
 import type { ActionSummary, AuditEvent } from '../domain/action.ts';
 import { conflict, invalidInput, notFound } from '../domain/errors.ts';
@@ -17,7 +16,7 @@ import {
 } from '../domain/finding.ts';
 import { SEVERITIES, type Severity, severityRank } from '../domain/status.ts';
 import { createInTransaction, isUniqueViolation } from './actions.ts';
-import { appendEvent } from './events.ts';
+import { appendEvent, withQueuedEvents } from './events.ts';
 import { insertFindingRows, updateFindingRows } from './finding-writes.ts';
 import { getSettings } from './settings.ts';
 import {
@@ -41,6 +40,7 @@ import { dataText, SUMMARY_COLUMNS, toEvent, toSummary } from './rows.ts';
 import type { Database } from './schema.ts';
 import type { CreateResult, NewAction, Page } from './store.ts';
 import { applyTransition } from './transition.ts';
+import { newId } from './ids.ts';
 
 export const FINDING_SORTS = ['lastSeen', 'firstSeen', 'severity'] as const;
 export type FindingSort = (typeof FINDING_SORTS)[number];
@@ -148,12 +148,12 @@ async function record(
   reports.forEach(checkReport);
   const run = (trx: Trx) => recordInTransaction(trx, reports, actions, opts);
   try {
-    return await db.transaction().execute(run);
+    return await withQueuedEvents(db, run);
   } catch (error) {
     // Two imports stored the same new finding or action at once: the loser's second pass
     // finds the winner's rows and updates or links them.
     if (!isUniqueViolation(error)) throw error;
-    return db.transaction().execute(run);
+    return withQueuedEvents(db, run);
   }
 }
 
@@ -206,7 +206,7 @@ async function recordInTransaction(
     const fields = reportColumns(report, now);
     if (!row) {
       const inserted: FindingRow = {
-        id: randomUUID(),
+        id: newId(),
         ...fields,
         status: exclusion ? 'excluded' : 'open',
         exclusion_id: exclusion?.id ?? null,
@@ -257,13 +257,7 @@ async function recordInTransaction(
   await updateFindingRows(trx, [...changed]);
   await appendFindingEvents(trx, events, opts);
 
-  const created: CreateResult[] = [];
-  if (actions.length > 0) {
-    const { requireApproval } = await getSettings(trx);
-    for (const action of actions) {
-      created.push(await createInTransaction(trx, action, { ...opts, requireApproval }));
-    }
-  }
+  const created = await createInTransaction(trx, actions, opts);
   await closeResolvedActions(trx, resolved, opts);
   return { report: result, actions: created };
 }
@@ -668,7 +662,7 @@ async function addExclusion(
   try {
     return await db.transaction().execute(async (trx) => {
       const row: ExclusionRow = {
-        id: randomUUID(),
+        id: newId(),
         scope: checked.scope,
         value: checked.value,
         reason: checked.reason,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { ActionSummary } from '../domain/action.ts';
 import { conflict } from '../domain/errors.ts';
@@ -31,6 +30,7 @@ import { SUMMARY_COLUMNS, toSummary } from './rows.ts';
 import type { Database } from './schema.ts';
 import { type Group, read, write } from './settings.ts';
 import type { Page } from './store.ts';
+import { newId } from './ids.ts';
 
 export interface ResourceQuery {
   provider?: string[];
@@ -79,8 +79,11 @@ export interface InventoryStore {
     units: ScanUnitProgress[];
     slot?: string;
   }): Promise<ScanRun | null>;
-  /** Saves a running scan's progress and renews its heartbeat. */
-  updateScanUnits(id: string, units: ScanUnitProgress[], now: Date): Promise<void>;
+  /**
+   * Saves a running scan's progress and renews its heartbeat. False when the scan is no
+   * longer running (another replica failed it as left by a stopped server).
+   */
+  updateScanUnits(id: string, units: ScanUnitProgress[], now: Date): Promise<boolean>;
   /**
    * Fails the scans still `running` whose heartbeat is older than `staleBefore`: the
    * server running them stopped. Returns how many.
@@ -163,7 +166,7 @@ export function inventoryStore(db: Kysely<Database>): InventoryStore {
   return {
     async startScan(input) {
       const row: ScanRunRow = {
-        id: randomUUID(),
+        id: newId(),
         trigger: input.trigger,
         actor: input.actor,
         status: 'running',
@@ -210,12 +213,13 @@ export function inventoryStore(db: Kysely<Database>): InventoryStore {
     },
 
     async updateScanUnits(id, units, now) {
-      await db
+      const result = await db
         .updateTable('scan_runs')
         .set({ units: JSON.stringify(units), heartbeat_at: now.toISOString() })
         .where('id', '=', id)
         .where('status', '=', 'running')
-        .execute();
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows ?? 0) === 1;
     },
 
     async abandonStaleScans(staleBefore, now) {

@@ -13,6 +13,8 @@ import * as replicas from './migrations/010-replicas.ts';
 import * as oneRunningScan from './migrations/011-one-running-scan.ts';
 import * as findingResolution from './migrations/012-finding-resolution.ts';
 import * as tokenOwner from './migrations/013-token-owner.ts';
+import * as replicaPresence from './migrations/014-replica-presence.ts';
+import * as partialResolutionIndex from './migrations/015-partial-resolution-index.ts';
 
 type Engine = 'sqlite' | 'postgres';
 type Step = { up(db: Kysely<any>, engine: Engine): Promise<void> };
@@ -32,6 +34,8 @@ const STEPS: Record<string, Step> = {
   '011-one-running-scan': oneRunningScan,
   '012-finding-resolution': findingResolution,
   '013-token-owner': tokenOwner,
+  '014-replica-presence': replicaPresence,
+  '015-partial-resolution-index': partialResolutionIndex,
 };
 
 /** The migrations this code knows, in order: a database serves once all of them have run. */

@@ -5,10 +5,11 @@ import type { Database } from './schema.ts';
  * The person behind an actor, as four-eyes compares them. A user is itself. A token acts
  * for whoever created it: a user, or the person of the token that created it. The token
  * the server makes at first start ("system") belongs to the user it makes at first start,
- * `admin`. Anything else (a token made by the local CLI, which needs the database itself)
- * is its own person.
+ * `admin`, and stops while that user is disabled. Anything else (a token made by the local
+ * CLI, which needs the database itself) is its own person.
  */
-export const FIRST_START_PERSON = 'user:admin';
+export const FIRST_START_USER = 'admin';
+export const FIRST_START_PERSON = `user:${FIRST_START_USER}`;
 
 export interface TokenOwner {
   /** `user:<name>` or `token:<name>`. */
@@ -27,7 +28,7 @@ export function personOfCreator(
     const parent = tokenOwner(createdBy.slice(6));
     if (parent) return parent;
   }
-  if (createdBy === 'system') return { person: FIRST_START_PERSON, user: null };
+  if (createdBy === 'system') return { person: FIRST_START_PERSON, user: FIRST_START_USER };
   return { person: `token:${tokenName}`, user: null };
 }
 

@@ -16,6 +16,14 @@ export interface ReplicaStore {
    * work on its next sweep instead of waiting for the lease to lapse. Returns the ids.
    */
   releaseLeases(owner: string): Promise<string[]>;
+  /**
+   * Records that replica `id` is running at `now` and counts as live for `ttlMs` more, and
+   * returns how many replicas are live now, this one included. Forgets replicas whose
+   * expiry passed long ago.
+   */
+  beatReplica(id: string, now: Date, ttlMs: number): Promise<number>;
+  /** Removes replica `id` at shutdown, so the others take its share at their next beat. */
+  leaveReplica(id: string): Promise<void>;
 }
 
 export interface OpsFigures {
@@ -28,7 +36,39 @@ export function replicaStore(db: Kysely<Database>): ReplicaStore {
     opsFigures: () => opsFigures(db),
     readiness: () => readiness(db),
     releaseLeases: (owner) => releaseLeases(db, owner),
+    beatReplica: (id, now, ttlMs) => beatReplica(db, id, now, ttlMs),
+    leaveReplica: async (id) => {
+      await db.deleteFrom('replicas').where('id', '=', id).execute();
+    },
   };
+}
+
+/** Rows of replicas gone this long are deleted; until then they show when each stopped. */
+const FORGET_AFTER_MS = 24 * 60 * 60_000;
+
+async function beatReplica(
+  db: Kysely<Database>,
+  id: string,
+  now: Date,
+  ttlMs: number,
+): Promise<number> {
+  const at = now.toISOString();
+  const expires = new Date(now.getTime() + ttlMs).toISOString();
+  await db
+    .insertInto('replicas')
+    .values({ id, started_at: at, heartbeat_at: at, expires_at: expires })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: at, expires_at: expires }))
+    .execute();
+  await db
+    .deleteFrom('replicas')
+    .where('expires_at', '<', new Date(now.getTime() - FORGET_AFTER_MS).toISOString())
+    .execute();
+  const row = await db
+    .selectFrom('replicas')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('expires_at', '>', at)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 async function opsFigures(db: Kysely<Database>): Promise<OpsFigures> {

@@ -8,6 +8,7 @@ import type {
 import type { BaselineRow } from './baseline-rows.ts';
 import type { ExclusionRow, FindingRow } from './finding-rows.ts';
 import type { ResourceRow, ScanRunRow } from './inventory-rows.ts';
+import type { ReplicaRow } from './replica-rows.ts';
 import type { LoginFailureRow, UserRow, UserSessionRow } from './user-rows.ts';
 
 /** Row types as stored. JSON columns hold text; timestamps are ISO-8601 UTC text. */
@@ -150,4 +151,5 @@ export interface Database {
   findings: FindingRow;
   finding_exclusions: ExclusionRow;
   baselines: BaselineRow;
+  replicas: ReplicaRow;
 }

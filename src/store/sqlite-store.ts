@@ -48,6 +48,8 @@ const METHODS = {
   opsFigures: true,
   readiness: true,
   releaseLeases: true,
+  beatReplica: true,
+  leaveReplica: true,
   createUser: true,
   listUsers: true,
   countUsers: true,
@@ -75,7 +77,7 @@ const METHODS = {
   removeExclusion: true,
   ensureBaselines: true,
   captureBaselines: true,
-  baselineFromInventory: true,
+  baselineTargets: true,
   listBaselines: true,
   getBaseline: true,
   activeBaselines: true,
@@ -98,8 +100,11 @@ export async function openSqliteStore(
   const worker = new Worker(new URL('./sqlite-worker.ts', import.meta.url), {
     workerData: { path, secretKey: opts.secretKey },
     // The worker's garbage is short-lived (statements, rows, messages): a small young
-    // generation collects it as often and keeps tens of megabytes off the process.
-    resourceLimits: { maxYoungGenerationSizeMb: 8 },
+    // generation collects it as often and keeps tens of megabytes off the process. It
+    // holds one call's rows at a time, far under a gigabyte; naming that ceiling also has
+    // V8 size the old generation to it, collecting sooner rather than growing it towards
+    // the process's default (a quarter of the machine's memory) first.
+    resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 1024 },
   });
   const pending = new Map<number, Pending>();
   let nextId = 1;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { conflict, notFound } from '../domain/errors.ts';
 import type { Role } from '../domain/status.ts';
@@ -8,6 +8,7 @@ import { appendEvent } from './events.ts';
 import { dataText } from './rows.ts';
 import type { Database, TokenRow } from './schema.ts';
 import type { ApiToken, TokenInfo } from './store.ts';
+import { newId } from './ids.ts';
 
 /**
  * Tokens are 256 random bits, so a plain SHA-256 is enough to store them: unlike a
@@ -44,7 +45,7 @@ export async function createToken(
   const token = `ia_${randomBytes(32).toString('base64url')}`;
   const createdBy = input.actor ?? 'local';
   const row: TokenRow = {
-    id: randomUUID(),
+    id: newId(),
     name: input.name,
     role: input.role,
     hash: hash(token),

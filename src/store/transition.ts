@@ -36,13 +36,7 @@ export async function applyTransition(
   const to: Status = TRANSITIONS[op].to;
   const now = input.now.toISOString();
 
-  const set: Partial<ActionRow> = {
-    ...patchColumns(input.patch),
-    status: to,
-    updated_at: now,
-    version: row.version + 1,
-    open_key: OPEN_STATUSES.includes(to) ? row.open_key : null,
-  };
+  const set = statusColumns(row, to, input, now);
   let selfApproval = false;
   if (op === 'approve') {
     selfApproval = await checkFourEyes(trx, row, input.actor);
@@ -59,20 +53,6 @@ export async function applyTransition(
     set.completed_at = now;
     set.rollback_deadline = rollbackDeadline(input.now, rollbackWindowMinutes).toISOString();
   }
-  const holdsWork = to === 'executing' || to === 'rolling_back';
-  if (!holdsWork) {
-    set.lease_owner = null;
-    set.lease_expires_at = null;
-  }
-  // A queued request the new status can no longer satisfy (execute on a rejected action)
-  // is dropped with the transition, or the engine would keep finding it.
-  const pending = row.requested_op as RequestedOp | null;
-  if (pending && !(REQUESTS[pending].from as readonly Status[]).includes(to)) {
-    set.requested_op = null;
-    set.requested_by = null;
-    set.requested_at = null;
-  }
-  if (!holdsWork && !pending) set.request_data = null;
   const autoExecute =
     input.autoExecute &&
     !input.autoExecute.unlessTypes.includes(row.type) &&
@@ -102,13 +82,7 @@ export async function applyTransition(
   }
 
   await queueEvent(trx, {
-    action_id: row.id,
-    at: now,
-    actor: input.actor,
-    type: 'transition',
-    from_status: from,
-    to_status: to,
-    comment: input.comment ?? null,
+    ...transitionEvent(row.id, from, to, input, now),
     data: dataText(eventData(input.data ?? (then ? { queued: then } : null), selfApproval)),
   });
   // The findings follow the fix in the same transaction, so the open count never shows a
@@ -116,6 +90,101 @@ export async function applyTransition(
   if (op === 'complete') await resolveFixedFindings(trx, row.id, input);
   if (op === 'finishRollback') await reopenUnfixedFindings(trx, row.id, input);
   return { ...row, ...set } as ActionRow;
+}
+
+/**
+ * Submits for approval actions created earlier in the same transaction, in one statement
+ * for all of them: the change `applyTransition` makes for `submit`, on rows that nothing
+ * has leased, requested or patched yet, with an event for each.
+ */
+export async function submitCreated(
+  trx: Transaction<Database>,
+  rows: ActionRow[],
+  input: TransitionInput,
+): Promise<ActionRow[]> {
+  if (rows.length === 0) return [];
+  const to = TRANSITIONS.submit.to;
+  const now = input.now.toISOString();
+  for (const row of rows) {
+    checkTransition('submit', row.status as Status, input.comment);
+    if (row.version !== 1 || row.requested_op !== null || row.lease_owner !== null) {
+      throw new Error(`submitCreated: action ${row.id} is not newly created`);
+    }
+  }
+  // The one column that differs between the rows: an open status keeps each row's own key.
+  const { open_key: openKey, ...set } = statusColumns(rows[0]!, to, input, now);
+  if (openKey === null) Object.assign(set, { open_key: null });
+  for (let i = 0; i < rows.length; i += ROWS_PER_UPDATE) {
+    const ids = rows.slice(i, i + ROWS_PER_UPDATE).map((row) => row.id);
+    const result = await trx
+      .updateTable('actions')
+      .set(set)
+      .where('id', 'in', ids)
+      .where('status', '=', 'suggested')
+      .where('version', '=', 1)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== ids.length) {
+      throw conflict('new actions changed while they were being submitted; try again');
+    }
+  }
+  for (const row of rows) {
+    await queueEvent(trx, {
+      ...transitionEvent(row.id, row.status as Status, to, input, now),
+      data: dataText(input.data ?? null),
+    });
+  }
+  return rows.map((row) => ({ ...row, ...set }) as ActionRow);
+}
+
+const ROWS_PER_UPDATE = 500;
+
+/** The columns every transition to `to` sets, whatever the operation. */
+function statusColumns(
+  row: ActionRow,
+  to: Status,
+  input: TransitionInput,
+  now: string,
+): Partial<ActionRow> {
+  const set: Partial<ActionRow> = {
+    ...patchColumns(input.patch),
+    status: to,
+    updated_at: now,
+    version: row.version + 1,
+    open_key: OPEN_STATUSES.includes(to) ? row.open_key : null,
+  };
+  const holdsWork = to === 'executing' || to === 'rolling_back';
+  if (!holdsWork) {
+    set.lease_owner = null;
+    set.lease_expires_at = null;
+  }
+  // A queued request the new status can no longer satisfy (execute on a rejected action)
+  // is dropped with the transition, or the engine would keep finding it.
+  const pending = row.requested_op as RequestedOp | null;
+  if (pending && !(REQUESTS[pending].from as readonly Status[]).includes(to)) {
+    set.requested_op = null;
+    set.requested_by = null;
+    set.requested_at = null;
+  }
+  if (!holdsWork && !pending) set.request_data = null;
+  return set;
+}
+
+function transitionEvent(
+  actionId: string,
+  from: Status,
+  to: Status,
+  input: TransitionInput,
+  now: string,
+) {
+  return {
+    action_id: actionId,
+    at: now,
+    actor: input.actor,
+    type: 'transition',
+    from_status: from,
+    to_status: to,
+    comment: input.comment ?? null,
+  };
 }
 
 /**

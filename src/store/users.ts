@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { conflict, notFound } from '../domain/errors.ts';
 import type { Role } from '../domain/status.ts';
@@ -7,6 +6,7 @@ import { appendEvent } from './events.ts';
 import { dataText } from './rows.ts';
 import type { Database } from './schema.ts';
 import type { UserRow } from './user-rows.ts';
+import { newId } from './ids.ts';
 
 /** A person who signs in to the console; never carries the password hash. */
 export interface User {
@@ -137,7 +137,7 @@ export function userStore(db: Kysely<Database>, engine: 'sqlite' | 'postgres'): 
     async createUser(input, audit) {
       const at = audit.now.toISOString();
       const row: UserRow = {
-        id: randomUUID(),
+        id: newId(),
         username: input.username,
         display_name: input.displayName,
         role: input.role,

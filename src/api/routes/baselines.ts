@@ -41,6 +41,11 @@ const change = {
         resolved: { type: 'integer', description: 'Drift findings the new baselines resolved' },
       },
     },
+    source: {
+      type: 'string',
+      enum: ['live'],
+      description: 'Where the recorded configuration came from: read live from the cloud',
+    },
   },
 } as const;
 
@@ -116,10 +121,13 @@ export async function baselineRoutes(
   app.post<{ Body: { resourceIds?: string[]; all?: boolean } }>('/baselines', {
     schema: {
       tags,
-      summary: "Capture resources' configuration from the inventory as their new baselines",
+      summary: 'Read resources live and record their configuration as their new baselines',
       description:
-        'Give `resourceIds` or `all: true`. The configuration is the one the last scan read. ' +
-        'An unknown resource is 404 and nothing is captured.',
+        'Give `resourceIds` (as the inventory lists them) or `all: true` (every resource the ' +
+        "inventory holds). Each is read live from the cloud through the scan's discovery, for " +
+        'that resource only. A resource unknown to the inventory, or no longer in the cloud, ' +
+        'is 404; one that cannot be read (AccessDenied, throttling) is 422 with ' +
+        '`details.couldNotRead`. Either way nothing is recorded.',
       body: {
         type: 'object',
         additionalProperties: false,
@@ -145,8 +153,9 @@ export async function baselineRoutes(
       tags,
       summary: "Make a resource's live configuration its baseline after a planned change",
       description:
-        'The configuration is the one the last scan read; its open drift finding resolves. ' +
-        'A resource without a baseline is 404: create one instead.',
+        'The resource is read live from the cloud and that configuration recorded; its open ' +
+        'drift finding resolves. A resource without a baseline, or no longer in the cloud, is ' +
+        '404; one that cannot be read is 422. Either way nothing is recorded.',
       body: {
         type: 'object',
         additionalProperties: false,

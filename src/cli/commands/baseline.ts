@@ -32,7 +32,8 @@ const listRows = (items: Baseline[]) =>
   );
 
 const changeText = (c: BaselineChange) =>
-  `${listRows(c.baselines)}${c.baselines.length} baseline(s) captured; ` +
+  `${listRows(c.baselines)}${c.baselines.length} baseline(s) recorded from the live ` +
+  `configuration (read from the cloud now, not the last scan); ` +
   `${c.findings.resolved} drift finding(s) resolved\n`;
 
 export function registerBaseline(program: Command, ctx: CliContext): void {
@@ -43,8 +44,8 @@ export function registerBaseline(program: Command, ctx: CliContext): void {
   baseline
     .command('create')
     .description(
-      'make the configuration the last scan read the new baseline of the named resources, ' +
-        'or of all with --all (admin)',
+      'read the named resources live from the cloud, or every resource in the inventory with ' +
+        '--all, and make that configuration their new baseline (admin)',
     )
     .argument('[resource-id...]', 'resource ids, as `resources list` shows them')
     .option('--all', 'every resource in the inventory')
@@ -65,8 +66,8 @@ export function registerBaseline(program: Command, ctx: CliContext): void {
   baseline
     .command('promote')
     .description(
-      "after a planned change: make the resource's configuration as the last scan read it its " +
-        'baseline, resolving its drift finding (admin)',
+      'after a planned change: read the resource live from the cloud and make that ' +
+        'configuration its baseline, resolving its drift finding (admin)',
     )
     .argument('<resource-id>', 'resource id, as `resources list` shows it')
     .action(async (id: string) => {

@@ -3,6 +3,7 @@ import { createQueryModule, type QueryOperation } from '../query/module.ts';
 import type { XmlValue } from '../query/xml.ts';
 import type { SandboxRequest, ServiceContext, ServiceModule } from '../types.ts';
 import { THROTTLING, validation } from './errors.ts';
+import * as account from './account-api.ts';
 import * as details from './details-api.ts';
 import * as keys from './keys-api.ts';
 import { IamStore } from './state.ts';
@@ -24,6 +25,7 @@ const HANDLERS: Record<string, Handler> = {
   ListUserTags: details.listUserTags,
   ListAttachedUserPolicies: details.listAttachedUserPolicies,
   ListUserPolicies: details.listUserPolicies,
+  GetAccountSummary: account.getAccountSummary,
 };
 
 /**

@@ -155,7 +155,13 @@ export function putBucketVersioning(
   return { status: 200 };
 }
 
-function record(deps: S3Deps, bucket: Bucket, operation: string, params: Record<string, unknown>) {
+/** Records a configuration change to a bucket in the sandbox's mutation log. */
+export function record(
+  deps: S3Deps,
+  bucket: Bucket,
+  operation: string,
+  params: Record<string, unknown>,
+) {
   deps.ctx.record({
     service: 's3',
     operation,

@@ -5,6 +5,8 @@ export const S3_CODES = {
   noSuchBucket: 'NoSuchBucket',
   noEncryption: 'ServerSideEncryptionConfigurationNotFoundError',
   noPublicAccessBlock: 'NoSuchPublicAccessBlockConfiguration',
+  noBucketPolicy: 'NoSuchBucketPolicy',
+  malformedPolicy: 'MalformedPolicy',
   alreadyOwned: 'BucketAlreadyOwnedByYou',
   alreadyExists: 'BucketAlreadyExists',
   malformedXml: 'MalformedXML',
@@ -52,6 +54,17 @@ export const noPublicAccessBlock = (bucket: string) =>
     message: 'The public access block configuration was not found',
     fields: { BucketName: bucket },
   });
+
+export const noBucketPolicy = (bucket: string) =>
+  new ApiError({
+    status: 404,
+    code: S3_CODES.noBucketPolicy,
+    message: 'The bucket policy does not exist',
+    fields: { BucketName: bucket },
+  });
+
+export const malformedPolicy = (message: string) =>
+  new ApiError({ status: 400, code: S3_CODES.malformedPolicy, message });
 
 export const alreadyOwned = (bucket: string) =>
   new ApiError({

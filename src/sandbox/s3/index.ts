@@ -10,6 +10,7 @@ import type {
 import * as buckets from './buckets-api.ts';
 import type { S3Deps } from './buckets-api.ts';
 import * as configs from './config-api.ts';
+import * as policies from './policy-api.ts';
 import { internalError, methodNotAllowed, notImplemented, slowDown } from './errors.ts';
 import { BucketStore } from './store.ts';
 import { escapeXml } from './xml.ts';
@@ -37,6 +38,12 @@ const BUCKET_ROUTES: Record<string, Record<string, [string, BucketHandler]>> = {
     GET: ['GetBucketVersioning', configs.getBucketVersioning],
     PUT: ['PutBucketVersioning', configs.putBucketVersioning],
   },
+  policy: {
+    GET: ['GetBucketPolicy', policies.getBucketPolicy],
+    PUT: ['PutBucketPolicy', policies.putBucketPolicy],
+    DELETE: ['DeleteBucketPolicy', policies.deleteBucketPolicy],
+  },
+  policyStatus: { GET: ['GetBucketPolicyStatus', policies.getBucketPolicyStatus] },
   location: { GET: ['GetBucketLocation', buckets.getBucketLocation] },
   tagging: { GET: ['GetBucketTagging', configs.getBucketTagging] },
 };

@@ -6,6 +6,7 @@ import type {
   StateDocument,
 } from '../types.ts';
 import { isValidBucketName } from './names.ts';
+import { parsePolicy } from './policy-api.ts';
 
 export const SSE_ALGORITHMS = ['AES256', 'aws:kms', 'aws:kms:dsse'] as const;
 export const PAB_FLAGS = [
@@ -78,6 +79,7 @@ export class BucketStore {
         publicAccessBlock: b.publicAccessBlock ? { ...b.publicAccessBlock } : null,
         versioning: b.versioning,
         ...(b.tags ? { tags: { ...b.tags } } : {}),
+        ...(b.policy ? { policy: b.policy } : {}),
       };
     }
   }
@@ -104,7 +106,25 @@ function parseBucket(raw: unknown, where: string, now: Date): BucketState {
     publicAccessBlock: parsePab(raw.publicAccessBlock ?? null, `${where}.publicAccessBlock`),
     versioning,
     ...parseTags(raw.tags, `${where}.tags`),
+    ...parseBucketPolicy(raw.policy, `${where}.policy`),
   };
+}
+
+/** A policy as JSON text, or as the document itself for a hand-written state file. */
+function parseBucketPolicy(raw: unknown, where: string): { policy?: string } {
+  if (raw === undefined || raw === null) return {};
+  const text = typeof raw === 'string' ? raw : isObject(raw) ? JSON.stringify(raw) : null;
+  if (text === null) {
+    throw new SandboxInputError(`${where} must be a policy document or its JSON text`);
+  }
+  try {
+    parsePolicy(text);
+  } catch (error) {
+    throw new SandboxInputError(
+      `${where} is not a valid bucket policy: ${(error as Error).message}`,
+    );
+  }
+  return { policy: text };
 }
 
 function parseTags(raw: unknown, where: string): { tags?: Record<string, string> } {
