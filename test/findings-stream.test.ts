@@ -188,6 +188,68 @@ describe.each(ENGINES)('streaming import on %s', { timeout: 60_000 }, (engine) =
     ]);
   });
 
+  it('says exactly what was kept while batches read ahead wait for a slow store', async () => {
+    const failure = async (findings: Record<string, unknown>[], slowStore: Store) =>
+      importFindingsStream(
+        chunks(JSON.stringify(findings, null, 2), 97),
+        deps({ store: slowStore, batchSize: 2 }),
+        { limitBytes: 1 << 20, tooLarge },
+      ).then(
+        () => undefined,
+        (e: unknown) => e as AppError,
+      );
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 30));
+    let calls = 0;
+    // Every write waits, so full batches pile up behind it while the file is read on.
+    const slow: Store = {
+      ...store,
+      recordImport: async (...args) => {
+        calls += 1;
+        await pause();
+        return store.recordImport(...args);
+      },
+    };
+    const bad = JSON.parse(prowlerFile(prowler(13, 600))) as Record<string, unknown>[];
+    delete bad[11]!.metadata;
+    const refused = await failure(bad, slow);
+    expect(refused?.message).toMatch(/the first 10 findings were imported, nothing after them$/);
+    const stored = await store.listFindings({ text: 'stream-6', limit: 500 });
+    expect(stored.items).toHaveLength(10);
+
+    // A write that fails stops the import there: the batches read after it are dropped.
+    const failing: Store = {
+      ...store,
+      recordImport: async (...args) => {
+        calls += 1;
+        await pause();
+        if (calls === 3) throw new AppError('conflict', 'the database refused the batch');
+        return store.recordImport(...args);
+      },
+    };
+    calls = 0;
+    const error = await failure(JSON.parse(prowlerFile(prowler(13, 700))), failing);
+    expect(error?.message).toBe(
+      'the database refused the batch; the first 4 findings were imported, nothing after them',
+    );
+    expect((await store.listFindings({ text: 'stream-7', limit: 500 })).items).toHaveLength(4);
+  });
+
+  it('keeps a refusal short when the bad text is nested thousands deep', async () => {
+    const findings = JSON.parse(prowlerFile(prowler(2, 800))) as Record<string, unknown>[];
+    findings[1]!.unmapped = { deep: 'DEEP' };
+    // Written by hand: JSON.stringify itself runs out of stack this deep.
+    const deep = `${'['.repeat(5000)}"nul \\u0000"${']'.repeat(5000)}`;
+    const text = JSON.stringify(findings, null, 2).replace('"DEEP"', deep);
+    const error = await stream(text).then(
+      () => undefined,
+      (e: unknown) => e as AppError,
+    );
+    expect(error?.message).toMatch(/^finding 2: findings\[1\]\.unmapped\.deep\[0\]/);
+    expect(error?.message).toMatch(/more\)\.\.\..*\[0\] contains a NUL character/);
+    expect(error!.message.length).toBeLessThan(600);
+    expect(JSON.stringify(error!.details).length).toBeLessThan(600);
+  });
+
   it('imports nothing from a file of one batch with a bad finding, or bad JSON', async () => {
     const findings = JSON.parse(prowlerFile(prowler(3, 300))) as Record<string, unknown>[];
     delete findings[2]!.resources;

@@ -36,6 +36,16 @@ export function jsonMayHoldUnstorableText(text: string): boolean {
 
 const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
 
+/**
+ * A path or value shown in a message, cut in the middle past `max` characters: a value
+ * nested thousands deep must not make a message of megabytes that no client shows whole.
+ */
+export function shorten(text: string, max = 240): string {
+  if (text.length <= max) return text;
+  const keep = Math.floor((max - 20) / 2);
+  return `${text.slice(0, keep)}...(${text.length - 2 * keep} more)...${text.slice(-keep)}`;
+}
+
 /** What is wrong, in words a person sending the text can act on. */
 export function describeTextProblem(problem: TextProblem): string {
   return problem === 'nul'
@@ -62,7 +72,7 @@ export function findUnstorableText(value: unknown): UnstorableText | undefined {
       segments.push(p.segment);
     }
     segments.reverse();
-    const path = segments.map((s) => (typeof s === 'string' ? printable(s) : s)).join('.');
+    const path = shorten(segments.map((s) => (typeof s === 'string' ? printable(s) : s)).join('.'));
     return { path, segments, problem, inKey };
   };
   const pending: Place[] = [{ value }];

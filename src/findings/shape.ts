@@ -4,6 +4,8 @@
  * with the place to look rather than turning into a half-filled record.
  */
 
+import { shorten } from '../domain/text.ts';
+
 export type Path = readonly (string | number)[];
 export type JsonObject = Record<string, unknown>;
 
@@ -29,7 +31,7 @@ export function formatPath(path: Path): string {
     else if (!IDENTIFIER.test(segment)) out += `[${JSON.stringify(segment)}]`;
     else out += out === '' ? segment : `.${segment}`;
   }
-  return out;
+  return shorten(out);
 }
 
 export function isObject(value: unknown): value is JsonObject {

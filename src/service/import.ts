@@ -244,6 +244,8 @@ class BatchWriter {
   private created = 0;
   /** Full batches waiting for the store, in order. */
   private ready: ReadyBatch[] = [];
+  /** The error of a write that failed; nothing is stored after it. */
+  private failed: { error: unknown } | undefined;
   /** The batch being stored while the next ones are read. */
   private inflight: Promise<void> | undefined;
 
@@ -290,6 +292,7 @@ class BatchWriter {
    * by three batches.
    */
   add(item: Prepared, bytes: number): Promise<void> | undefined {
+    if (this.failed) throw this.failed.error;
     this.pending.push(item);
     this.read += 1;
     // Most findings only join the batch: no promise, so no turn of the event loop each.
@@ -300,16 +303,26 @@ class BatchWriter {
     return this.ready.length > 1 ? this.inflight : undefined;
   }
 
-  /** Hands the next full batch to the store when none is in flight. */
+  /**
+   * Hands the next full batch to the store when none is in flight. After a failed write
+   * nothing more is handed on: the batches still waiting are dropped.
+   */
   private pump(): void {
-    if (this.inflight || this.ready.length === 0) return;
+    if (this.inflight || this.failed || this.ready.length === 0) return;
     const next = this.ready.shift()!;
-    const write = this.flush(next).then(() => {
-      this.inflight = undefined;
-      this.pump();
-    });
-    // Awaited by `add`, `finish` or `settle`; noted here so it is never unhandled. A failed
-    // write stays in flight, so no later batch is handed on.
+    const write = this.flush(next).then(
+      () => {
+        this.inflight = undefined;
+        this.pump();
+      },
+      (error: unknown) => {
+        this.failed = { error };
+        this.ready = [];
+        this.inflight = undefined;
+        throw error;
+      },
+    );
+    // Awaited by `add`, `finish` or `settle`; noted here so it is never unhandled.
     write.catch(() => undefined);
     this.inflight = write;
   }
@@ -321,13 +334,17 @@ class BatchWriter {
       : `; the first ${this.storedFindings} findings were imported, nothing after them`;
   }
 
-  /** Waits for the batch in flight, whatever its outcome: before reporting a refusal. */
+  /**
+   * Before a refusal is reported: lets every full batch already read reach the store (or
+   * fail), whatever the outcome, so that `kept` says exactly what is stored.
+   */
   async settle(): Promise<void> {
-    await this.inflight?.catch(() => undefined);
+    while (this.inflight) await this.inflight.catch(() => undefined);
   }
 
   async finish(format: string, bytes: number): Promise<ImportResult> {
     while (this.inflight) await this.inflight;
+    if (this.failed) throw this.failed.error;
     if (this.pending.length > 0 || this.batches === 0) {
       await this.flush({ items: this.pending, read: this.read, bytes });
     }
