@@ -1,6 +1,15 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -114,6 +123,14 @@ export async function writeOcsfFile(file: string, n: number): Promise<number> {
   await write(']\n');
   out.end();
   await once(out, 'finish');
+  // On disk before either side is timed: otherwise the kernel writes the file back while
+  // the import runs, and every commit of the import waits behind those writes.
+  const fd = openSync(file, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   return statSync(file).size;
 }
 

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiHarness, startApi } from './helpers/api.ts';
 import { ENCRYPTION_CHECK, prowlerFile } from './helpers/findings.ts';
@@ -292,5 +293,37 @@ describe('findings API', { timeout: 60_000 }, () => {
     ]) {
       expect(doc.paths[route], route).toBeDefined();
     }
+  });
+});
+
+describe('an upload the client gives up on', { timeout: 60_000 }, () => {
+  it('is logged as the client going away, not as an internal error', async () => {
+    const { hostname, port } = new URL(api.url);
+    const done = new Promise<void>((resolve) => {
+      const request = httpRequest({
+        host: hostname,
+        port: Number(port),
+        method: 'POST',
+        path: '/api/v1/findings/import/stream',
+        headers: {
+          authorization: `Bearer ${api.tokens.operator}`,
+          'content-type': 'application/json',
+          'transfer-encoding': 'chunked',
+        },
+      });
+      request.on('error', () => resolve());
+      // Half a file, then the connection is dropped as a killed client drops it.
+      request.write(prowlerFile([{ check: ENCRYPTION_CHECK, bucket: 'api-gone' }]).slice(0, 400));
+      setTimeout(() => {
+        request.destroy();
+        resolve();
+      }, 200);
+    });
+    await done;
+    await expect
+      .poll(() => api.logLines.some((line) => line.includes('closed the connection before')))
+      .toBe(true);
+    const levels = api.logLines.map((line) => (JSON.parse(line) as { level: number }).level);
+    expect(levels.filter((level) => level >= 50)).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type ApiHarness } from './helpers/api.ts';
-import { cli } from './helpers/cli.ts';
+import { cli, cliProcess } from './helpers/cli.ts';
 import { ENCRYPTION_CHECK, prowlerFile } from './helpers/findings.ts';
 
 let api: ApiHarness;
@@ -44,9 +44,32 @@ describe('infraudit findings and exclusions', { timeout: 60_000 }, () => {
       INFRAUDIT_TOKEN: api.tokens.operator,
     });
     expect(res.code).toBe(0);
-    expect(res.stderr).toMatch(/sent \d+\.\d MB of \d+\.\d MB \(100%\)/);
+    expect(res.stderr).toMatch(/sent \d+\.\d MiB of \d+\.\d MiB \(100%\)/);
     expect(res.stdout).toContain('format: prowler-ocsf');
     expect(res.stdout).toContain('stored findings: 2 opened, 0 updated, 0 resolved');
+  });
+
+  it('streams standard input, noting the bytes sent every 10 MiB when asked', async () => {
+    // Over 10 MiB of passed findings, which store nothing new.
+    const passed = Array.from({ length: 9_000 }, (_, i) => ({
+      check: ENCRYPTION_CHECK,
+      bucket: `fcli-stdin-${i}`,
+      status: 'PASS' as const,
+    }));
+    const input = Buffer.from(prowlerFile(passed));
+    expect(input.length).toBeGreaterThan(10 * 1024 * 1024);
+    const res = await cliProcess(
+      ['findings', 'import', '-', '--progress'],
+      {
+        ...env,
+        INFRAUDIT_TOKEN: api.tokens.operator,
+      },
+      { input },
+    );
+    expect(res.code).toBe(0);
+    expect(res.stderr).toMatch(/^sent 1\d\.\d MiB from standard input$/m);
+    expect(res.stderr).toMatch(/sent \d+\.\d MiB from standard input \(all of it\)/);
+    expect(res.stdout).toContain('format: prowler-ocsf');
   });
 
   it('lists as a table and as JSON with id, kind, severity, status and resource.id', async () => {

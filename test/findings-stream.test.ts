@@ -246,6 +246,10 @@ describe.each(ENGINES)('streaming import on %s', { timeout: 60_000 }, (engine) =
     );
     expect(error?.message).toMatch(/^finding 2: findings\[1\]\.unmapped\.deep\[0\]/);
     expect(error?.message).toMatch(/more\)\.\.\..*\[0\] contains a NUL character/);
+    // The second finding starts on the line after the first one's 80-odd lines.
+    const secondStarts = JSON.stringify(findings.slice(0, 1), null, 2).split('\n').length;
+    expect(error?.message).toContain(`(the finding starts at line ${secondStarts})`);
+    expect(error?.details).toMatchObject({ line: secondStarts });
     expect(error!.message.length).toBeLessThan(600);
     expect(JSON.stringify(error!.details).length).toBeLessThan(600);
   });

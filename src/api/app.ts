@@ -60,6 +60,13 @@ export interface AppOptions {
   scanner?: Scanner;
 }
 
+/** Whether `error` is the request's own connection closing under it, not a fault here. */
+function clientWentAway(error: unknown, request: FastifyRequest): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  const closed = request.raw.destroyed || request.raw.readableAborted;
+  return closed && (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE');
+}
+
 /**
  * The HTTP API. It records intent through the service and never calls the engine or
  * the cloud. Returns the Fastify instance unstarted: `inject` it or `listen` on it.
@@ -75,7 +82,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       bodyLimit: request.routeOptions?.bodyLimit,
       importUpload: request.routeOptions?.config?.importUpload,
     });
-    if (status >= 500 && status !== 503) {
+    if (clientWentAway(error, request)) {
+      // Nobody is left to answer: the client closed the connection while its body was read.
+      request.log.warn(
+        { err: error },
+        'the client closed the connection before its request was read',
+      );
+    } else if (status >= 500 && status !== 503) {
       request.log.error({ err: error }, 'request failed with an internal error');
     }
     return reply.code(status).send(body);

@@ -133,7 +133,7 @@ export async function importFindingsStream(
   let read: ReadFinding | undefined;
   const take = async (elements: ReadElement[]) => {
     for (const element of elements) {
-      if (!element.storable) refuseUnstorableText(element.value, [element.index], element.index);
+      if (!element.storable) refuseUnstorableElement(element);
       if (!read) {
         format = detectLayout([element.value]).format as FindingsFormat;
         read = READERS[format as keyof typeof READERS];
@@ -179,6 +179,20 @@ function firstSignificant(chunk: Buffer, isFirst: boolean): number | undefined {
     if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
   }
   return undefined;
+}
+
+/** Refuses an element holding text no database keeps as written, naming its line. */
+function refuseUnstorableElement(element: ReadElement): void {
+  try {
+    refuseUnstorableText(element.value, [element.index], element.index);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    const { line } = element.locate();
+    throw new AppError(error.code, `${error.message} (the finding starts at line ${line})`, {
+      ...error.details,
+      line,
+    });
+  }
 }
 
 function readElement(read: ReadFinding, element: ReadElement, format: FindingsFormat) {

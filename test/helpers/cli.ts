@@ -31,24 +31,27 @@ export async function cli(
 
 /**
  * Runs `node bin/infraudit.js ...` as a child process and waits for it to end. With
- * `closedStdout`, the reading end of its stdout is closed at once, as `| head -c 0` does.
+ * `closedStdout`, the reading end of its stdout is closed at once, as `| head -c 0` does;
+ * `input` is written to its standard input.
  */
 export function cliProcess(
   args: string[],
   env: Record<string, string | undefined> = {},
-  opts: { closedStdout?: boolean } = {},
+  opts: { closedStdout?: boolean; input?: Buffer } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: REPO,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
-    if (opts.closedStdout) child.stdout.destroy();
+    if (opts.input) child.stdin!.end(opts.input);
+    const out = child.stdout!;
+    if (opts.closedStdout) out.destroy();
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    out.on('data', (chunk) => (stdout += chunk));
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });

@@ -54,12 +54,13 @@ export function registerFindings(program: Command, ctx: CliContext): void {
     )
     .option(
       '--progress',
-      'print progress on stderr whatever the file size (default: for files of 10 MB or more)',
+      'print progress on stderr whatever the file size (default: for files of 10 MiB or more); ' +
+        'for standard input, every 10 MiB',
     )
     .action(async (file: string, o: { kubeContext?: string; progress?: boolean }) => {
       const body =
         file === '-'
-          ? stdin()
+          ? stdinWithProgress(ctx, o.progress === true)
           : await fileWithProgress(ctx, ctx.resolvePath(file), o.progress === true);
       const query = o.kubeContext ? `?kubeContext=${encodeURIComponent(o.kubeContext)}` : '';
       const result = await ctx
@@ -286,8 +287,21 @@ function formatExclusions(items: Exclusion[]): string {
   );
 }
 
-async function* stdin(): AsyncIterable<Uint8Array> {
-  for await (const chunk of process.stdin) yield chunk as Buffer;
+/**
+ * Standard input as it is read. Its size is not known beforehand, so with `--progress`
+ * the bytes sent are noted every 10 MiB rather than every tenth.
+ */
+async function* stdinWithProgress(ctx: CliContext, progress: boolean): AsyncIterable<Uint8Array> {
+  let sent = 0;
+  for await (const chunk of process.stdin) {
+    const before = Math.floor(sent / PROGRESS_FROM_BYTES);
+    sent += (chunk as Buffer).length;
+    if (progress && Math.floor(sent / PROGRESS_FROM_BYTES) > before) {
+      ctx.note(`sent ${mebibytes(sent)} from standard input`);
+    }
+    yield chunk as Buffer;
+  }
+  if (progress) ctx.note(`sent ${mebibytes(sent)} from standard input (all of it)`);
 }
 
 /**
@@ -317,7 +331,7 @@ async function fileWithProgress(
       const tenth = Math.floor((sent / size) * 10);
       if (showProgress && tenth > shown) {
         shown = tenth;
-        ctx.note(`sent ${megabytes(sent)} of ${megabytes(size)} (${tenth * 10}%)`);
+        ctx.note(`sent ${mebibytes(sent)} of ${mebibytes(size)} (${tenth * 10}%)`);
       }
       yield chunk as Buffer;
     }
@@ -327,4 +341,4 @@ async function fileWithProgress(
 /** Files smaller than this import in a moment; progress would only be noise. */
 const PROGRESS_FROM_BYTES = 10 * 1024 * 1024;
 
-const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+const mebibytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
