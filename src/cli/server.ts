@@ -300,7 +300,10 @@ async function ensureAdminToken(
   // Token names stay taken after a revocation, so "admin" may be gone for good. The next
   // free name is the same on every replica, so replicas starting together on an empty
   // database collide on it and only one creates the token.
-  const taken = new Set((await store.listTokens()).map((t) => t.name));
+  const tokens = await store.listTokens();
+  // A replica starting at the same moment may have made the token since the count.
+  if (tokens.some((t) => t.revokedAt === null)) return existing();
+  const taken = new Set(tokens.map((t) => t.name));
   let name = 'admin';
   for (let n = 2; taken.has(name); n++) name = `admin-${n}`;
   let token: string;
