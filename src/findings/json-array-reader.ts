@@ -1,7 +1,13 @@
 import { invalidInput } from '../domain/errors.ts';
 import { jsonMayHoldUnstorableText } from '../domain/text.ts';
 import { locateSyntaxError } from './json-text.ts';
-import { type ArrayElement, JsonArraySplitter } from './json-stream.ts';
+import {
+  type ArrayElement,
+  isSpace,
+  JsonArraySplitter,
+  NEWLINE,
+  OPEN_BRACKET,
+} from './json-stream.ts';
 
 /** One element of the top-level array, parsed. */
 export interface ReadElement {
@@ -13,9 +19,6 @@ export interface ReadElement {
   /** Its text and the 1-based line it starts on, worked out when an error must name them. */
   locate(): { text: string; line: number };
 }
-
-const NEWLINE = 0x0a;
-const OPEN_BRACKET = 0x5b;
 
 /**
  * Bytes held while no end of an element has been seen; past this the file is not laid
@@ -184,10 +187,6 @@ function splitRun(text: string, index: number, line: number): ArrayElement[] {
   const elements = splitter.push(Buffer.from(`${text}]`, 'utf8'));
   splitter.end();
   return elements;
-}
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09;
 }
 
 /** Newlines in `bytes[from, to)`: the only byte-by-byte loop on the fast path. */

@@ -14,14 +14,15 @@ const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
+export const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
-const NEWLINE = 0x0a;
+export const NEWLINE = 0x0a;
 
 /** One finding held whole while it is read; a larger element is refused, not buffered. */
 export const MAX_ELEMENT_BYTES = 16 * 1024 * 1024;
 
-const isSpace = (c: number) => c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09;
+/** JSON's white space: space, newline, carriage return, tab. */
+export const isSpace = (c: number) => c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09;
 
 /**
  * Splits a JSON array that arrives in chunks into the texts of its elements, so a findings

@@ -12,6 +12,7 @@ import {
 } from '../findings/import.ts';
 import { locatePath } from '../findings/json-text.ts';
 import { JsonArrayReader, type ReadElement } from '../findings/json-array-reader.ts';
+import { isSpace, OPEN_BRACKET } from '../findings/json-stream.ts';
 import { fixRequestFor } from '../findings/mapping.ts';
 import { reportFor } from '../findings/report.ts';
 import { formatPath, ShapeError } from '../findings/shape.ts';
@@ -159,8 +160,6 @@ export async function importFindingsStream(
   return writer.finish(format, reader.offset);
 }
 
-const OPEN_BRACKET = 0x5b;
-
 function toBuffer(value: Buffer | string): Buffer {
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
 }
@@ -176,7 +175,7 @@ function stripBomBytes(bytes: Buffer): Buffer {
 function firstSignificant(chunk: Buffer, isFirst: boolean): number | undefined {
   const body = isFirst ? stripBomBytes(chunk) : chunk;
   for (const c of body) {
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+    if (!isSpace(c)) return c;
   }
   return undefined;
 }
