@@ -36,11 +36,11 @@ describe.each(ENGINES)('alert delivery on %s', (engine) => {
   let n = 0;
   const unique = (prefix: string) => `${prefix}-${engine}-${++n}`;
 
-  const create = async (severity: Severity = 'high', requireApproval = true) =>
+  const create = async (severity: Severity = 'high', requireApproval = true, now = new Date()) =>
     (
       await store.createAction(newAction({ severity }), {
         actor: 'token:creator',
-        now: new Date(),
+        now,
         requireApproval,
       })
     ).action;
@@ -301,7 +301,7 @@ describe.each(ENGINES)('alert delivery on %s', (engine) => {
     expect(counted?.value).toBe(2);
   });
 
-  it('keeps undelivered alerts through a long outage, in rounds with capped waits, and resends them in event order once the channel delivers again', async () => {
+  it('keeps undelivered alerts through a long outage, trying the oldest in rounds with capped waits, and sends them all in event order once a new alert finds the channel back', async () => {
     const hook = await webhookChannel('/long-outage');
     await store.createAlertRule(
       { name: unique('rule'), events: ['suggested'], minSeverity: 'low', channels: [hook.id] },
@@ -329,10 +329,11 @@ describe.each(ENGINES)('alert delivery on %s', (engine) => {
         now += 1_000;
         await worker.runOnce();
         const ds = await Promise.all(ids.map(async (id) => (await store.getAlertDelivery(id))!));
-        for (const d of ds) {
-          expect(d.status).toBe('failed');
-          expect(d.attempts).toBe(2);
-          expect(d.attemptLog).toHaveLength(2 * (round + 1));
+        // Only the oldest is tried; the later ones wait behind it, untried.
+        expect(ds[0]).toMatchObject({ status: 'failed', attempts: 2 });
+        expect(ds[0]!.attemptLog).toHaveLength(2 * (round + 1));
+        for (const d of ds.slice(1)) {
+          expect(d).toMatchObject({ status: 'pending', attempts: 0, attemptLog: [] });
         }
         // Until the next round nothing is sent, however often the outbox is read.
         await worker.runOnce();
@@ -344,27 +345,151 @@ describe.each(ENGINES)('alert delivery on %s', (engine) => {
       // The wait between rounds grows with every try, never past the recovery setting.
       expect(waits).toEqual([2_000, 8_000, 32_000, 60_000, 60_000]);
       expect(
-        (await store.listAlertDeliveries({ status: ['failed'], channelId: hook.id })).map(
+        (await store.listAlertDeliveries({ status: ['failed'], channel: hook.id })).map(
           (d) => d.id,
         ),
-      ).toEqual(expect.arrayContaining(ids));
+      ).toEqual([ids[0]]);
 
-      // The receiver is back well before the next round; a new alert gets through and takes
-      // the backlog with it at once, oldest first.
+      // One more failed round; the next starts a minute later.
+      await worker.runOnce();
+      now += 1_000;
+      await worker.runOnce();
+      const waiting = (await store.getAlertDelivery(ids[0]!))!;
+      expect(waiting.status).toBe('failed');
+      expect(Date.parse(waiting.nextAttemptAt!) - now).toBe(60_000);
+
+      // The receiver is back well before that round. Nothing is sent until an alert is
+      // raised; that new alert starts the backlog's next round at once, and goes after it.
       await http.up();
       down = false;
       now += 1_000;
-      const fresh = await create('medium', false);
       const before = http.received.length;
       await worker.runOnce();
-      for (const id of ids) expect((await store.getAlertDelivery(id))!.status).toBe('delivered');
+      expect(http.received.slice(before).filter((r) => r.path === '/long-outage')).toEqual([]);
+      const fresh = await create('medium', false, new Date(now));
+      await worker.runOnce();
+      for (const id of [...ids, (await deliveryOf(fresh.id, hook.id))!.id]) {
+        expect((await store.getAlertDelivery(id))!.status).toBe('delivered');
+      }
       const got = http.received.slice(before).filter((r) => r.path === '/long-outage');
-      expect(got.map((r) => r.json.action.id)).toEqual([fresh.id, ...backlog.map((a) => a.id)]);
-      expect(got.map((r) => r.json.auditEventId).slice(1)).toEqual(
-        [...got.map((r) => r.json.auditEventId).slice(1)].sort((a, b) => a - b),
-      );
+      expect(got.map((r) => r.json.action.id)).toEqual([...backlog.map((a) => a.id), fresh.id]);
+      const eventIds = got.map((r) => r.json.auditEventId as number);
+      expect(eventIds).toEqual([...eventIds].sort((a, b) => a - b));
     } finally {
       if (down) await http.up();
+    }
+  });
+
+  it('after an outage sends one channel its alerts in event order, holding later ones back while an earlier one waits out its backoff', async () => {
+    const hook = await webhookChannel('/in-order');
+    await ruleFor(hook.id, ['suggested', 'pending_approval', 'approved', 'executed']);
+    http.state.behaviour = 'unavailable';
+    try {
+      let now = Date.now() + 1_000;
+      const worker = dispatcher({ attempts: 3, backoffMs: 1_000, clock: () => new Date(now) });
+      const action = await create('high');
+      const delivered = async () =>
+        (await store.listAlertDeliveries({ channel: hook.name, limit: 500 })).filter(
+          (d) => d.status === 'delivered',
+        ).length;
+      await worker.runOnce();
+      const first = await store.listAlertDeliveries({ channel: hook.id, limit: 500 });
+      expect(first.map((d) => [d.event, d.status, d.attempts]).sort()).toEqual([
+        ['pending_approval', 'pending', 0],
+        ['suggested', 'pending', 1],
+      ]);
+      expect(
+        (await store.getAlertDelivery(first.find((d) => d.event === 'suggested')!.id))!
+          .attemptLog[0],
+      ).toMatchObject({ ok: false, statusCode: 503 });
+
+      // The remediation goes on: approved and executed are queued behind the first two.
+      const approved = await store.transition(action.id, 'approve', {
+        actor: 'token:approver',
+        now: new Date(),
+      });
+      expect(approved.status).toBe('approved');
+      await store.request(action.id, 'execute', { actor: 'token:approver', now: new Date() });
+      await store.claim('engine-order', { now: new Date(), leaseMs: 30_000, limit: 10 });
+      await store.transition(action.id, 'complete', {
+        actor: 'system',
+        now: new Date(),
+        leaseOwner: 'engine-order',
+      });
+
+      // The receiver is back, but the first alert still waits out its backoff: nothing
+      // later may overtake it.
+      http.state.behaviour = 'ok';
+      const before = http.received.length;
+      await worker.runOnce();
+      now += 999;
+      await worker.runOnce();
+      expect(http.received.length).toBe(before);
+      expect(await delivered()).toBe(0);
+
+      now += 1;
+      await worker.runOnce();
+      expect(await delivered()).toBe(4);
+      const got = http.received.slice(before).filter((r) => r.path === '/in-order');
+      expect(got.map((r) => r.json.event)).toEqual([
+        'suggested',
+        'pending_approval',
+        'approved',
+        'executed',
+      ]);
+      const eventIds = got.map((r) => r.json.auditEventId as number);
+      expect(eventIds).toEqual([...eventIds].sort((a, b) => a - b));
+    } finally {
+      http.state.behaviour = 'ok';
+    }
+  });
+
+  it('expires alerts held back behind an undelivered one once they are too old, without a try', async () => {
+    const { log, lines } = captureLog();
+    const hook = await webhookChannel('/held');
+    await store.createAlertRule(
+      { name: unique('rule'), events: ['suggested'], minSeverity: 'low', channels: [hook.id] },
+      at(),
+    );
+    await http.down();
+    try {
+      const actions: Action[] = [];
+      for (let i = 0; i < 3; i++) actions.push(await create('medium', false));
+      const ids = await Promise.all(
+        actions.map(async (a) => (await deliveryOf(a.id, hook.id))!.id),
+      );
+      let now = Date.now() + 1_000;
+      const worker = dispatcher({
+        attempts: 1,
+        backoffMs: 1_000,
+        maxAgeMs: 10 * 60_000,
+        clock: () => new Date(now),
+        log,
+      });
+      await worker.runOnce();
+      const [oldest, ...later] = await Promise.all(
+        ids.map(async (id) => (await store.getAlertDelivery(id))!),
+      );
+      expect(oldest).toMatchObject({ status: 'failed', attempts: 1 });
+      for (const d of later) expect(d).toMatchObject({ status: 'pending', attemptLog: [] });
+
+      now += 11 * 60_000;
+      await worker.runOnce();
+      const ds = await Promise.all(ids.map(async (id) => (await store.getAlertDelivery(id))!));
+      expect(ds.map((d) => d.status)).toEqual(['expired', 'expired', 'expired']);
+      expect(ds[0]!.attemptLog).toHaveLength(2);
+      for (const d of ds.slice(1)) {
+        expect(d).toMatchObject({ attempts: 0, attemptLog: [] });
+        expect(d.lastError).toMatch(/held back behind an earlier undelivered alert/);
+      }
+      const logged = lines
+        .map((l) => JSON.parse(l))
+        .filter((l) => /alert expired/.test(l.msg) && l.level === 50)
+        .map((l) => l.deliveryId)
+        .filter((id) => ids.includes(id));
+      expect(logged.sort()).toEqual([...ids].sort());
+    } finally {
+      await http.up();
     }
   });
 
@@ -443,7 +568,8 @@ describe.each(ENGINES)('alert delivery on %s', (engine) => {
       },
     );
     const got = http.received.slice(before).filter((r) => r.path === '/replicas');
-    expect(got.map((r) => r.json.action.id).sort()).toEqual(actions.map((a) => a.id).sort());
+    // Once each, and in event order although three dispatchers share the work.
+    expect(got.map((r) => r.json.action.id)).toEqual(actions.map((a) => a.id));
   });
 
   it('alerts on drift detected and on a closing rollback window', async () => {

@@ -340,6 +340,46 @@ describe.each(ENGINES)('alert store on %s', (engine) => {
     expect((await store.getAlertDelivery(queued!.id))!.status).toBe('cancelled');
   });
 
+  it('takes a channel by id or name everywhere, an id before a name that spells it', async () => {
+    const first = await webhook();
+    // A name may spell another channel's id; the id still names the channel that has it.
+    const second = await webhook(first.id);
+    const rule = await store.createAlertRule(
+      {
+        name: unique('rule'),
+        events: ['approved'],
+        minSeverity: 'low',
+        channels: [first.id, second.name],
+      },
+      at(),
+    );
+    expect(rule.channels.map((c) => c.id)).toEqual([first.id]);
+    expect((await store.alertChannelForSending(first.id)).id).toBe(first.id);
+    expect((await store.alertChannelForSending(first.name)).id).toBe(first.id);
+    expect((await store.retryAlertChannel(first.id, at())).channel.id).toBe(first.id);
+    expect((await store.retryAlertChannel(second.id, at())).channel.id).toBe(second.id);
+    const a = await approve(await create('high'));
+    const queued = (await deliveriesOf(a.id)).find((d) => d.channel.id === first.id)!;
+    expect(
+      (await store.listAlertDeliveries({ channel: first.name, limit: 500 })).map((d) => d.id),
+    ).toContain(queued.id);
+    expect(await store.listAlertDeliveries({ channel: second.id, limit: 500 })).toEqual([]);
+    for (const attempt of [
+      () => store.alertChannelForSending('no-such-channel'),
+      () => store.retryAlertChannel('no-such-channel', at()),
+      () => store.listAlertDeliveries({ channel: 'no-such-channel' }),
+      () => store.removeAlertChannel('no-such-channel', at()),
+    ]) {
+      await expect(attempt()).rejects.toMatchObject({
+        code: 'not_found',
+        message: expect.stringContaining('no alert channel "no-such-channel" (by id or name)'),
+      });
+    }
+    await store.removeAlertRule(rule.id, at());
+    expect((await store.removeAlertChannel(second.name, at())).id).toBe(first.id);
+    expect((await store.removeAlertChannel(second.id, at())).id).toBe(second.id);
+  });
+
   it('audits every configuration change without its secrets', async () => {
     const channel = await webhook();
     const rule = await store.createAlertRule(

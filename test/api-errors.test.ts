@@ -172,7 +172,14 @@ describe('bodies', () => {
       contentType: 'application/xml',
     });
     expectError(xml, 415, 'unsupported_media_type');
-    expect(xml.body.error.details.accepted).toEqual(['application/json', 'text/plain']);
+    expect(xml.body.error.details.accepted).toEqual([
+      'application/json',
+      'text/plain',
+      'application/yaml',
+      'application/x-yaml',
+      'text/yaml',
+      'text/x-yaml',
+    ]);
   });
 
   it('an empty findings file says so in details.problem, however it is sent', async () => {

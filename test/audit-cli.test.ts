@@ -33,7 +33,7 @@ describe('infraudit audit', () => {
     expect(page.items.length).toBeGreaterThan(0);
     expect(page.items.every((e: { actor: string }) => e.actor === 'token:admin-test')).toBe(true);
     const bad = await cli(['audit', 'list', '--since', 'soon'], env);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('ISO-8601');
   });
 

@@ -1,19 +1,26 @@
 import { DatabaseSync } from 'node:sqlite';
 import { Kysely, SqliteDialect } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { insertRows, MAX_PARAMETERS } from '../src/store/bulk-insert.ts';
+import { insertRows, MAX_PARAMETERS, statementSize } from '../src/store/bulk-insert.ts';
 import { adaptNodeSqlite } from '../src/store/sqlite-adapter.ts';
 import type { Database } from '../src/store/schema.ts';
 
 type Row = Database['action_findings'];
 
-function database() {
+/** An in-memory database; `statements` collects the SQL of every statement it runs. */
+function database(statements?: Set<string>) {
   const file = new DatabaseSync(':memory:');
   file.exec(
     'CREATE TABLE action_findings (action_id TEXT, origin TEXT, finding_id TEXT, linked_at TEXT, ' +
       'PRIMARY KEY (action_id, origin, finding_id))',
   );
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: adaptNodeSqlite(file) }) });
+  const adapted = adaptNodeSqlite(file);
+  const prepare = adapted.prepare.bind(adapted);
+  adapted.prepare = (sql) => {
+    statements?.add(sql);
+    return prepare(sql);
+  };
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: adapted }) });
 }
 
 const rows = (n: number, from = 0): Row[] =>
@@ -41,6 +48,25 @@ describe('inserting rows many per statement', () => {
     expect(stored).toHaveLength(20_003);
     const byId = new Map(stored.map((r) => [r.finding_id, r]));
     for (const row of [...first, ...rows(3, 20_000)]) expect(byId.get(row.finding_id)).toEqual(row);
+    await db.destroy();
+  });
+
+  it('stores batches of every size through a few statements, whatever the sizes', async () => {
+    const statements = new Set<string>();
+    const db = database(statements);
+    let stored = 0;
+    for (let n = 1; n <= 300; n++) {
+      await insertRows(db, 'action_findings', rows(n, stored));
+      stored += n;
+    }
+    // 1, 2, 4, ..., 256 rows.
+    expect(statements.size).toBe(9);
+    expect(await db.selectFrom('action_findings').select('finding_id').execute()).toHaveLength(
+      stored,
+    );
+    expect([1, 2, 3, 7, 8, 967, 968, 5000].map((left) => statementSize(left, 967))).toEqual([
+      1, 2, 2, 4, 8, 967, 967, 967,
+    ]);
     await db.destroy();
   });
 

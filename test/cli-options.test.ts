@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ beforeAll(async () => {
   api = await startApi();
   env = { INFRAUDIT_URL: api.url, INFRAUDIT_TOKEN: api.tokens.admin };
   scratch = await mkdtemp(path.join(tmpdir(), 'infraudit-cli-options-'));
+  await writeFile(path.join(scratch, 'bad.json'), '[{"status_code": 42}]');
 });
 afterAll(async () => {
   await api.close();
@@ -35,6 +36,18 @@ describe('infraudit --version', () => {
   });
 });
 
+/** `settings remediation set` with one maintenance window: a good one, changed by `change`. */
+function windows(change: Record<string, string | undefined>): string[] {
+  const window = {
+    name: 'w',
+    account: '111122223333',
+    schedule: 'sat 01:00-03:00',
+    timezone: 'UTC',
+  };
+  const list = JSON.stringify([{ ...window, ...change }]);
+  return ['settings', 'remediation', 'set', '--maintenance-windows', list];
+}
+
 describe('option values the CLI can check', () => {
   const refused: [string[], string][] = [
     [['settings', 'remediation', 'set', '--rollback-window', '4'], 'from 5 to 120'],
@@ -48,6 +61,28 @@ describe('option values the CLI can check', () => {
     [['settings', 'fixes', 'set', '--k8s-pod-security-level', 'strict'], 'baseline'],
     [['settings', 'fixes', 'set', '--k8s-pod-security-version', 'v2'], 'v1.N'],
     [['tokens', 'create', '--role', 'viewer', '--name', 'two words'], 'letters, digits'],
+    [
+      windows({ schedule: 'Mnday 01:00-03:00' }),
+      '--maintenance-windows[0].schedule "Mnday 01:00-03:00" names an unknown day "Mnday": ' +
+        'days are sun, mon, tue, wed, thu, fri, sat, a range of two such as mon-fri, or *',
+    ],
+    [
+      windows({ schedule: 'sat,sun 1:00-3:00' }),
+      '--maintenance-windows[0].schedule "sat,sun 1:00-3:00" is not in the expected form; ' +
+        'write it as <days> <HH:MM>-<HH:MM>',
+    ],
+    [
+      windows({ timezone: 'Mars/Base' }),
+      '--maintenance-windows[0].timezone "Mars/Base" is an unknown time zone',
+    ],
+    [windows({ account: undefined }), '--maintenance-windows[0] must govern an account or a tag'],
+    [windows({ name: undefined }), '--maintenance-windows[0].name is missing'],
+    [windows({ colour: 'red' }), '--maintenance-windows[0] has an unknown field "colour"'],
+    [
+      ['settings', 'remediation', 'set', '--maintenance-windows', '{"name":"w"}'],
+      '--maintenance-windows must be a list of windows, [] for none',
+    ],
+    [['settings', 'remediation', 'set', '--maintenance-windows', 'weekends'], 'a JSON list'],
   ];
 
   it('are refused with exit code 2 before any request', async () => {
@@ -70,6 +105,13 @@ describe('option values the CLI can check', () => {
     expect((await cli(['remediation', 'list', '--limit', '500'], env)).code).toBe(0);
     const days = await cli(['settings', 'fixes', 'set', '--rds-backup-retention-days', '35'], env);
     expect(days.code).toBe(0);
+    const window = await cli(['-o', 'json', ...windows({ schedule: 'Sat,SUN 01:00-03:00' })], env);
+    expect(window.stderr).toBe('');
+    expect(JSON.parse(window.stdout).maintenanceWindows).toEqual([
+      { name: 'w', account: '111122223333', schedule: 'Sat,SUN 01:00-03:00', timezone: 'UTC' },
+    ]);
+    const none = await cli(['settings', 'remediation', 'set', '--maintenance-windows', '[]'], env);
+    expect(none.code).toBe(0);
   });
 
   it('refuses `set` with nothing to change as a usage error', async () => {
@@ -78,6 +120,82 @@ describe('option values the CLI can check', () => {
       expect(res.code).toBe(2);
       expect(res.stderr).toMatch(/^error: nothing to change; give /);
     }
+  });
+});
+
+describe('exit codes: 2 for a command line that is wrong, 1 for refusals and failures', () => {
+  type Case = [
+    why: string,
+    args: string[],
+    env: 'admin' | 'viewer' | 'stranger' | 'nowhere' | 'none',
+    code: 1 | 2,
+    says: string,
+  ];
+  const cases: Case[] = [
+    [
+      'unknown command',
+      ['remediation', 'frobnicate'],
+      'nowhere',
+      2,
+      "unknown command 'frobnicate'",
+    ],
+    [
+      'missing option',
+      ['remediation', 'reject', 'a-1'],
+      'nowhere',
+      2,
+      "'--comment <text>' not specified",
+    ],
+    [
+      'options that conflict',
+      ['baseline', 'create', 'arn:aws:s3:::x', '--all'],
+      'nowhere',
+      2,
+      'not both',
+    ],
+    ['no token', ['remediation', 'list'], 'none', 2, 'no API token'],
+    [
+      'a file that cannot be read',
+      ['findings', 'import', 'no/such.json'],
+      'nowhere',
+      2,
+      'cannot read the findings file',
+    ],
+    ['an unknown fix named', ['iam-policy', '--fix', 's3.nope'], 'none', 2, 'no fix "s3.nope"'],
+    [
+      '--secret-file without --wait',
+      ['remediation', 'execute', 'a-1', '--secret-file', 'k'],
+      'nowhere',
+      2,
+      '--secret-file needs --wait',
+    ],
+    ['a value the server refuses', ['audit', 'list', '--since', 'soon'], 'admin', 2, 'ISO-8601'],
+    ['a file the server refuses', ['findings', 'import', 'bad.json'], 'admin', 2, 'findings[0]'],
+    ['not found', ['remediation', 'show', 'no-such-action'], 'admin', 1, 'no-such-action'],
+    ['not allowed', ['tokens', 'list'], 'viewer', 1, 'admin role'],
+    ['a refused token', ['remediation', 'list'], 'stranger', 1, 'the token came from'],
+    [
+      'a conflict with what is stored',
+      ['tokens', 'create', '--role', 'viewer', '--name', 'admin-test'],
+      'admin',
+      1,
+      'already exists',
+    ],
+    ['an unreachable server', ['remediation', 'list'], 'nowhere', 1, 'cannot reach'],
+  ];
+
+  it.each(cases)('%s exits as the rule says', async (_why, args, who, code, says) => {
+    const envs = {
+      admin: env,
+      viewer: { ...env, INFRAUDIT_TOKEN: api.tokens.viewer },
+      stranger: { ...env, INFRAUDIT_TOKEN: 'ia_not-known' },
+      nowhere,
+      none: { INFRAUDIT_URL: 'http://127.0.0.1:1', INFRAUDIT_DATA: scratch },
+    };
+    const res = await cli(args, envs[who], scratch);
+    expect(res.stderr, args.join(' ')).toContain(says);
+    expect(res.stderr).toMatch(/^error: /);
+    expect(res.code, `${args.join(' ')}\n${res.stderr}`).toBe(code);
   });
 });
 
@@ -100,9 +218,28 @@ describe('refusals in CLI terms', () => {
     expect(inCliTerms(unmapped, flags)).toBe(unmapped);
   });
 
+  it('keeps the place of a part of a list value', () => {
+    const flags = {
+      sensitivePorts: '--sensitive-ports',
+      maintenanceWindows: '--maintenance-windows',
+    };
+    expect(inCliTerms('body.sensitivePorts.1 must be <= 65535', flags)).toBe(
+      '--sensitive-ports[1] must be <= 65535',
+    );
+    expect(inCliTerms('body.maintenanceWindows.0 is missing the field "name"', flags)).toBe(
+      '--maintenance-windows[0] is missing the field "name"',
+    );
+    expect(inCliTerms('body.maintenanceWindows.12.schedule is too long', flags)).toBe(
+      '--maintenance-windows[12].schedule is too long',
+    );
+    // A field that only starts like a mapped one is another field.
+    const other = 'body.sensitivePortsExtra.0 is unknown';
+    expect(inCliTerms(other, flags)).toBe(other);
+  });
+
   it('names the flag when the server refuses a value', async () => {
     const res = await cli(['remediation', 'list', '--search', 'x'.repeat(201)], env);
-    expect(res.code).toBe(1);
+    expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/^error: --search must NOT have more than 200 characters/);
   });
 

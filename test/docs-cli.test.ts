@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../src/cli/program.ts';
 import { BASELINE_REASONS } from '../src/drift/detect.ts';
 import { REPO } from './helpers/cli.ts';
 
@@ -31,5 +32,25 @@ describe('the command line documentation', () => {
     const named = rows.flatMap(commandsOf);
     expect(named).toContain('tokens list');
     expect(named.filter((c, i) => named.indexOf(c) !== i)).toEqual([]);
+  });
+
+  it("names every command and subcommand of the CLI in the README's command table", async () => {
+    const readme = await read('README.md');
+    const start = readme.indexOf('| command | what it does |');
+    const rows = (readme.slice(start).split('\n\n')[0] ?? '').split('\n').slice(2);
+    const named = new Set(rows.flatMap(commandsOf));
+    const program = buildProgram({
+      stdout: { write: () => true },
+      stderr: { write: () => true },
+      env: {},
+      cwd: REPO,
+    });
+    const commands = program.commands.flatMap((command) => {
+      const subs = command.commands.map((sub) => `${command.name()} ${sub.name()}`);
+      return subs.length > 0 ? subs : [command.name()];
+    });
+    expect(commands.length).toBeGreaterThan(15);
+    expect(commands.filter((command) => !named.has(command))).toEqual([]);
+    expect([...named].filter((command) => !commands.includes(command))).toEqual([]);
   });
 });

@@ -35,6 +35,40 @@ describe('followActions', () => {
   });
 });
 
+describe('followActions after a rollback', () => {
+  const open = { protocol: '-1', cidrIpv4: '0.0.0.0/0' };
+  const vpn = { protocol: 'tcp', fromPort: 22, toPort: 22, cidrIpv4: '10.0.0.0/8' };
+  const live = discovered('AwsEc2SecurityGroup', 'sg', { ingress: [open, vpn], egress: [] });
+
+  it('never takes the rolled-back live state; without a recorded fix nothing moves', () => {
+    const baseline = { config: { ingress: [vpn], egress: [] }, tags: {} };
+    const rolled = [{ id: 'a', type: 'ec2.revoke-open-ingress', status: 'rolled_back' }];
+    expect(followActions(baseline, live, rolled)).toEqual(baseline);
+    const unknown = [{ id: 'a', type: 'vendor.something', status: 'rolled_back' }];
+    expect(followActions(baseline, live, unknown)).toEqual(baseline);
+  });
+
+  it('puts back the keys the fix changes from the baseline of before the fix', () => {
+    const recorded = { config: { ingress: [vpn], egress: [{ protocol: '-1' }] }, tags: {} };
+    const before = { config: { ingress: [open, vpn], egress: [] }, tags: { env: 'prod' } };
+    const rolled = [{ id: 'a', type: 'ec2.revoke-open-ingress', status: 'rolled_back', before }];
+    expect(followActions(recorded, live, rolled)).toEqual({
+      config: { ingress: [open, vpn], egress: [{ protocol: '-1' }] },
+      tags: {},
+    });
+  });
+
+  it('applies completed and rolled-back actions in order', () => {
+    const baseline = { config: { ingress: [vpn], egress: [] }, tags: {} };
+    const before = { config: { ingress: [vpn], egress: [] }, tags: {} };
+    const actions = [
+      { id: 'a', type: 'ec2.revoke-open-ingress', status: 'completed' },
+      { id: 'b', type: 'ec2.revoke-open-ingress', status: 'rolled_back', before },
+    ];
+    expect(followActions(baseline, live, actions).config.ingress).toEqual([vpn]);
+  });
+});
+
 describe('actionResourceIds', () => {
   const user = 'arn:aws:iam::111122223333:user/service/deploy-bot';
   const keyId = 'AKIADEMODEPLOYBOT001';

@@ -247,6 +247,123 @@ for (const engine of ENGINES) {
       expect((await store.activeBaselines([AUDIT_LOGS]))[0]?.version).toBe(2);
     });
 
+    /** Remediates the finding, runs the fix to completion and returns a rollback step. */
+    const fixWithEngine = async (findingId: string) => {
+      const service = createRemediationService({ store, catalog: createCatalog(), clock });
+      const engine = quickEngine({
+        store,
+        clients: clientsOf(),
+        catalog: createCatalog(),
+        // One clock for scans and fixes: the baseline compares their times.
+        clock,
+      });
+      await engine.start();
+      const { action } = await service.findings.remediate(findingId, 'token:creator');
+      try {
+        await actionWhen(store, action.id, (a) => a.plannedAt !== null);
+        await service.approve(action.id, 'token:approver');
+        await service.execute(action.id, 'token:approver');
+        await actionWhen(store, action.id, (a) => a.status === 'completed');
+      } finally {
+        await engine.stop();
+      }
+      return {
+        actionId: action.id,
+        rollBack: async () => {
+          await engine.start();
+          try {
+            await service.rollback(action.id, 'token:approver');
+            await actionWhen(store, action.id, (a) => a.status === 'rolled_back');
+          } finally {
+            await engine.stop();
+          }
+        },
+      };
+    };
+    const versionsOf = async (resourceId: string) =>
+      (await store.listBaselines({ resourceId, allVersions: true })).items.map((b) => [
+        b.version,
+        b.reason,
+        b.active,
+      ]);
+
+    it('a rolled-back drift fix opens the drift again and leaves the baseline alone', async () => {
+      const JUMP = `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/${DEMO_GROUPS.windowsJump}`;
+      await ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: DEMO_GROUPS.windowsJump,
+          IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+        }),
+      );
+      await scan();
+      const opened = await drift(JUMP);
+      expect(opened).toMatchObject({
+        status: 'open',
+        severity: 'critical',
+        remedy: { type: 'ec2.revoke-open-ingress', params: { allPorts: true } },
+      });
+
+      const fix = await fixWithEngine(opened!.id);
+      await scan();
+      expect((await drift(JUMP))?.status).toBe('resolved');
+      expect(await versionsOf(JUMP)).toEqual([
+        [2, 'remediated', true],
+        [1, 'discovered', false],
+      ]);
+
+      await fix.rollBack();
+      await scan();
+      const again = await drift(JUMP);
+      expect(again).toMatchObject({ status: 'open', severity: 'critical' });
+      expect(changesOf(again).map((c) => [c.path, c.before, c.severity])).toEqual([
+        ['ingress[-1 all 0.0.0.0/0]', null, 'critical'],
+      ]);
+      expect(await versionsOf(JUMP)).toEqual([
+        [2, 'remediated', true],
+        [1, 'discovered', false],
+      ]);
+      // Later scans keep reporting it: nothing absorbed the rolled-back state.
+      await scan();
+      expect((await drift(JUMP))?.status).toBe('open');
+      expect((await store.activeBaselines([JUMP]))[0]?.version).toBe(2);
+    }, 60_000);
+
+    it('a rolled-back check fix puts back the baseline of before the fix, with no drift', async () => {
+      const BASTION = `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/${DEMO_GROUPS.bastion}`;
+      const checks = await store.listFindings({
+        kind: ['recommendation'],
+        status: ['open'],
+        text: DEMO_GROUPS.bastion,
+        limit: 50,
+      });
+      const open = checks.items.find((f) => f.checkId === 'ec2-open-sensitive-port');
+      expect(open?.remedy).toEqual({ type: 'ec2.revoke-open-ingress', params: { ports: [22] } });
+      const [original] = await store.activeBaselines([BASTION]);
+
+      const fix = await fixWithEngine(open!.id);
+      await scan();
+      const [followed] = await store.activeBaselines([BASTION]);
+      expect(followed).toMatchObject({ version: 2, reason: 'remediated' });
+      expect(followed?.config.ingress).not.toEqual(original?.config.ingress);
+
+      await fix.rollBack();
+      await scan();
+      expect((await drift(BASTION))?.status ?? 'none').not.toBe('open');
+      const [restored] = await store.activeBaselines([BASTION]);
+      expect(restored).toMatchObject({ version: 3, reason: 'remediated' });
+      expect(restored?.config).toEqual(original?.config);
+      const events = await store.auditLog({ type: ['baseline'], limit: 1000 });
+      const undone = events.items.find(
+        (e) =>
+          e.comment === 'remediated' &&
+          JSON.stringify(e.data).includes(fix.actionId) &&
+          JSON.stringify(e.data).includes('rolled_back'),
+      );
+      expect(undone).toBeDefined();
+      await scan();
+      expect((await store.activeBaselines([BASTION]))[0]?.version).toBe(3);
+    }, 60_000);
+
     it('refuses to promote an unknown resource and changes nothing', async () => {
       const baselines = createBaselineService({ store, live: scanner, clock });
       const before = await store.listBaselines({ allVersions: true, limit: 1000 });

@@ -1,3 +1,4 @@
+import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Action } from '../src/domain/action.ts';
 import type { Engine } from '../src/engine/engine.ts';
@@ -91,16 +92,16 @@ describe.each(ENGINES)('engine on %s', (engine) => {
     const name = await bucket();
     const input = actionFor(world, 's3.enable-default-encryption', name);
     const elsewhere = { ...input, resource: { ...input.resource, account: '999999999999' } };
+    // Without approval, so the engine's own check is what stands between it and the cloud.
     const { action } = await store.createAction(elsewhere, {
       actor: 'token:ops',
       now: new Date(),
-      requireApproval: true,
+      requireApproval: false,
     });
     const plannedAction = await planned(action.id);
     expect(plannedAction.plan).toMatchObject({ before: null, error: { code: 'wrong_account' } });
     expect(plannedAction.plan.error?.message).toMatch(/account 999999999999.*account 111122223333/);
 
-    await store.transition(action.id, 'approve', { actor: 'token:admin', now: new Date() });
     const before = world.sandbox.mutations().length;
     const failed = await run(action.id);
     expect(failed).toMatchObject({
@@ -179,7 +180,10 @@ describe.each(ENGINES)('engine on %s', (engine) => {
   });
 
   it('fails with the cloud error code when the bucket is gone, and retries cleanly', async () => {
-    const approved = await approvedAction('s3.enable-versioning', `${engine}-missing-bucket`);
+    // Planned while the bucket was there, so the plan could be approved; gone by the run.
+    const name = await bucket();
+    const approved = await approvedAction('s3.enable-versioning', name);
+    await world.s3.send(new DeleteBucketCommand({ Bucket: name }));
     const failed = await run(approved.id);
     expect(failed).toMatchObject({
       status: 'failed',

@@ -41,6 +41,7 @@ describe('findings API', { timeout: 60_000 }, () => {
       resolved: 0,
       dismissed: 0,
       excluded: 0,
+      repeated: 0,
     });
     expect(res.body.batches).toBe(1);
 

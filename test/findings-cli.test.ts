@@ -72,6 +72,49 @@ describe('infraudit findings and exclusions', { timeout: 60_000 }, () => {
     expect(res.stdout).toContain('format: prowler-ocsf');
   });
 
+  it('refuses an empty file and empty standard input alike, as invalid input (exit 2)', async () => {
+    const empty = path.join(scratch, 'empty.json');
+    await writeFile(empty, '');
+    const operator = { ...env, INFRAUDIT_TOKEN: api.tokens.operator };
+    const fromFile = await cli(['findings', 'import', empty], operator);
+    const fromFileProcess = await cliProcess(['findings', 'import', empty], operator);
+    const fromStdin = await cliProcess(['findings', 'import', '-'], operator, {
+      input: Buffer.alloc(0),
+    });
+    const blankStdin = await cliProcess(['findings', 'import', '-'], operator, {
+      input: Buffer.from(' \n\n'),
+    });
+    // Without `input`, the child's standard input is /dev/null: read at once, and empty.
+    const nullStdin = await cliProcess(['findings', 'import', '-'], operator);
+    for (const res of [fromFile, fromFileProcess, fromStdin, blankStdin, nullStdin]) {
+      expect(res.code).toBe(2);
+      expect(res.stdout).toBe('');
+      expect(res.stderr).toMatch(/^error: the findings file is empty.*\n$/);
+    }
+  });
+
+  it('warns when a file names one finding twice, saying the last report stands', async () => {
+    const file = path.join(scratch, 'twice.ocsf.json');
+    await writeFile(
+      file,
+      prowlerFile([
+        { check: ENCRYPTION_CHECK, bucket: 'fcli-twice', severity: 'Low' },
+        { check: ENCRYPTION_CHECK, bucket: 'fcli-twice', severity: 'Low' },
+      ]),
+    );
+    const res = await cli(['findings', 'import', file], {
+      ...env,
+      INFRAUDIT_TOKEN: api.tokens.operator,
+    });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(
+      '1 opened, 1 updated, 0 resolved, 0 dismissed, 0 excluded, 1 repeated',
+    );
+    expect(res.stdout).toMatch(
+      /^warning: 1 finding\(s\) repeat a finding id read earlier in the file; .*the last report of an id stands$/m,
+    );
+  });
+
   it('lists as a table and as JSON with id, kind, severity, status and resource.id', async () => {
     const table = await cli(['findings', 'list', '--kind', 'vulnerability'], env);
     expect(table.code).toBe(0);

@@ -47,7 +47,7 @@ describe('Kubescape', () => {
     expect(findings[0]).toEqual({
       source: {
         kind: 'vulnerability',
-        findingId: 'kubescape:apps/v1/shop/Deployment/web:C-0009',
+        findingId: 'kubescape:prod/apps/v1/shop/Deployment/web:C-0009',
         title: 'control C-0009',
         origin: 'kubescape',
         checkId: 'C-0009',

@@ -252,7 +252,7 @@ describe.each(ENGINES)('finding store on %s', { timeout: 60_000 }, (engine) => {
       /an ARN/,
     );
     await store.addExclusion(
-      { scope: 'resource', value: 'prod/payments/Deployment/api', reason: 'kube id' },
+      { scope: 'resource', value: 'k8s://prod/payments/Deployment/api', reason: 'kube id' },
       ACTOR,
     );
     await store.addExclusion({ scope: 'account', value: 'dup-acct', reason: 'x' }, ACTOR);

@@ -154,6 +154,37 @@ describe.each(ENGINES)('streaming import on %s', { timeout: 60_000 }, (engine) =
     expect(await store.verifyAudit()).toMatchObject({ ok: true, problem: null });
   });
 
+  it('counts findings a file names twice, within and across batches; the last report stands', async () => {
+    const later = (minutes: number) =>
+      new Date(Date.parse('2026-05-02T08:00:00Z') + minutes * 60_000);
+    const text = prowlerFile([
+      { check: ENCRYPTION_CHECK, bucket: 'stream-twice-a', severity: 'Low' },
+      { check: ENCRYPTION_CHECK, bucket: 'stream-twice-a', severity: 'High' },
+      { check: ENCRYPTION_CHECK, bucket: 'stream-twice-b', severity: 'Low' },
+      { check: ENCRYPTION_CHECK, bucket: 'stream-twice-c' },
+      { check: ENCRYPTION_CHECK, bucket: 'stream-twice-b', severity: 'Critical' },
+    ]);
+    const first = await stream(text, { batchSize: 3, now: later(0) });
+    expect(first.batches).toBe(2);
+    expect(first.findings).toMatchObject({ opened: 3, updated: 2, repeated: 2 });
+    const { items } = await store.listFindings({ text: 'stream-twice-', limit: 10 });
+    const severities = Object.fromEntries(items.map((f) => [f.resource.name, f.severity]));
+    expect(severities).toEqual({
+      'stream-twice-a': 'high',
+      'stream-twice-b': 'critical',
+      'stream-twice-c': 'medium',
+    });
+
+    // The same file again, later: every finding is reported again once, none repeated.
+    const again = await stream(
+      prowlerFile([{ check: ENCRYPTION_CHECK, bucket: 'stream-twice-c' }]),
+      {
+        now: later(5),
+      },
+    );
+    expect(again.findings).toMatchObject({ updated: 1, repeated: 0 });
+  });
+
   it('resolves findings a later import reports passed and closes their pending actions', async () => {
     await stream(prowlerFile(prowler(2, 100)));
     const result = await stream(prowlerFile(prowler(2, 100, 'PASS')));
@@ -285,14 +316,21 @@ describe.each(ENGINES)('streaming import on %s', { timeout: 60_000 }, (engine) =
       readCorpus('prowler/pr9704__test_prowler_output_large_1500__extract.ocsf.json'),
     );
     expect(prowlerResult.findings.opened).toBe(3);
+    expect(prowlerResult.warnings).toEqual([]);
     const fromProwler = await store.listFindings({ text: 'resource-22' });
     expect(fromProwler.items.length).toBeGreaterThan(0);
     // Prowler's published sample gives every finding the placeholder id <finding_uid>: its
-    // two failures are one finding.
+    // two failures are one finding, and the import says so.
     const sample = await stream(
       readCorpus('prowler/examples__output__example_output_aws.ocsf.json'),
     );
-    expect(sample.findings).toMatchObject({ opened: 1, updated: 1 });
+    expect(sample.findings).toMatchObject({ opened: 1, updated: 1, repeated: 1 });
+    expect(sample.warnings).toEqual([
+      expect.stringMatching(/^1 finding\(s\) repeat a finding id read earlier in the file/),
+      expect.stringMatching(
+        /^5 finding\(s\) hold template placeholders such as <finding_uid> .* documentation example/,
+      ),
+    ]);
 
     const hub = await importFindings(readCorpus('aws-solutions-asr/cis-41.json'), deps());
     expect(hub.findings.opened).toBe(1);

@@ -49,7 +49,7 @@ describe('least-privilege permissions', () => {
       's3:PutBucketPublicAccessBlock',
     ]);
     const bad = await cli(['iam-policy', '--fix', 's3.nope']);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(
       /no fix "s3.nope" in the catalog; known fixes: .*s3.enable-versioning/,
     );
@@ -59,7 +59,7 @@ describe('least-privilege permissions', () => {
 describe('iam-policy for fixes that need no AWS permission', () => {
   it('says to use --kubernetes instead of printing an empty policy', async () => {
     const out = await cli(['iam-policy', '--fix', 'k8s.set-resource-limits']);
-    expect(out.code).toBe(1);
+    expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/need no AWS permissions .* use --kubernetes/);
     const rbac = await cli(['iam-policy', '--kubernetes', '--fix', 'k8s.set-resource-limits']);
     expect(rbac.code).toBe(0);

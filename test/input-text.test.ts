@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHttpError } from '../src/api/errors.ts';
 import { accessFor } from '../src/api/policy.ts';
 import { nestsDeeperThan } from '../src/api/text-input.ts';
-import { findUnstorableText } from '../src/domain/text.ts';
+import { findUnstorableText, jsonMayHoldUnstorableText } from '../src/domain/text.ts';
 import type { Store } from '../src/store/store.ts';
 import { newAction } from './helpers/actions.ts';
 import { startApi, suggestion, type ApiHarness } from './helpers/api.ts';
@@ -51,6 +51,23 @@ describe('finding text no database can keep', () => {
     });
     expect(status).toBeGreaterThanOrEqual(400);
     expect(body.error).toEqual({ code: expect.any(String), message: expect.any(String) });
+  });
+
+  it('tells JSON text that may parse to such strings from text that cannot', () => {
+    const cases: [string, boolean][] = [
+      ['{"a":"plain"}', false],
+      ['{"a":"caf\\u00e9 \\u2019 \\uFEFF"}', false],
+      ['{"a":"x\\u0000y"}', true],
+      ['{"a":"\\u00e9","b":"\\uD83D"}', true],
+      ['{"a":"\\udfff"}', true],
+      // A raw lone surrogate makes the text itself ill formed.
+      [`{"a":"${LONE}"}`, true],
+      // An escaped backslash before u0000 is a harmless false alarm: the value is walked.
+      ['{"a":"\\\\u0000"}', true],
+      ['{"a":"\\\\ \\u0041"}', false],
+    ];
+    for (const [text, may] of cases)
+      expect([text, jsonMayHoldUnstorableText(text)]).toEqual([text, may]);
   });
 
   it('measures JSON nesting outside strings only', () => {

@@ -95,6 +95,7 @@ describe('a replica in operation (serve on postgres)', () => {
         ),
       );
       expect(text).toContain('infraudit_cloud_concurrency_limit 8');
+      expect(text).toContain('infraudit_live_replicas 1');
       expect(text).toContain('infraudit_lease_expiries_total 0');
       expect(text).toContain('# TYPE infraudit_alert_delivery_failures_total counter');
 

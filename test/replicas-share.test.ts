@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCatalog } from '../src/catalog/index.ts';
 import { createCloudClients } from '../src/cloud/clients.ts';
 import { createEngine, type Engine } from '../src/engine/engine.ts';
+import { createPresence } from '../src/engine/presence.ts';
+import { registry } from '../src/metrics/metrics.ts';
 import { ownFirstStartTokens } from '../src/store/migrations/014-replica-presence.ts';
 import type { Store } from '../src/store/store.ts';
 import {
@@ -35,6 +37,41 @@ describe.each(ENGINES)('live replicas on %s', (engine) => {
     expect(await store.beatReplica('r1', at(32_000), 30_000)).toBe(2);
     await store.leaveReplica('r1');
     expect(await store.beatReplica('r2', at(33_000), 30_000)).toBe(1);
+  });
+
+  it('reports the live replicas it counted at its last beat as a gauge', async () => {
+    const gauge = async () =>
+      (await registry.getSingleMetric('infraudit_live_replicas')!.get()).values[0]?.value;
+    const counted: number[] = [];
+    const presence = (id: string, on: Pick<Store, 'beatReplica' | 'leaveReplica'> = store) =>
+      createPresence({
+        store: on,
+        id,
+        ttlMs: 60_000,
+        clock: () => new Date(),
+        log: silent,
+        onLive: (live) => counted.push(live),
+      });
+    const a = presence('gauge-a');
+    const b = presence('gauge-b');
+    await a.beat();
+    expect(await gauge()).toBe(1);
+    await b.beat();
+    expect(await gauge()).toBe(2);
+    await a.beat();
+    expect(await gauge()).toBe(2);
+    await b.stop();
+    await a.beat();
+    expect(await gauge()).toBe(1);
+    // A beat the database did not answer keeps the last count.
+    const away = presence('gauge-c', {
+      beatReplica: () => Promise.reject(new Error('database away')),
+      leaveReplica: () => Promise.resolve(),
+    });
+    await away.beat();
+    expect(await gauge()).toBe(1);
+    expect(counted).toEqual([1, 2, 2, 1]);
+    await a.stop();
   });
 
   it('ties an upgraded first-start token, and those made with it, to user admin', async () => {

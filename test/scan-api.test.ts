@@ -188,74 +188,79 @@ for (const engine of ENGINES) {
       expect(read.body).toEqual({ intervalMinutes: 0 });
     });
 
-    it('scans from the CLI, following progress on stderr and printing the summary', async () => {
-      const env = { INFRAUDIT_URL: api.url, INFRAUDIT_TOKEN: api.tokens.operator };
-      const waited = await cli(['scan', '--wait'], env);
-      expect(waited.code).toBe(0);
-      expect(waited.stderr).toMatch(/scan \S+ started/);
-      expect(waited.stderr).toContain(`aws ${ACCOUNT} ${REGION} ec2: complete, 12 resources`);
-      expect(waited.stderr).toContain('kubernetes default: complete');
-      expect(waited.stdout).toMatch(/scan \S+: completed \(cli, by token:operator-test\)/);
-      expect(waited.stdout).toContain('0 new');
-      expect(waited.stdout).not.toContain('could not read');
+    // Three scans of the demo account, each paced by the default cloud call rate.
+    it(
+      'scans from the CLI, following progress on stderr and printing the summary',
+      { timeout: 20_000 },
+      async () => {
+        const env = { INFRAUDIT_URL: api.url, INFRAUDIT_TOKEN: api.tokens.operator };
+        const waited = await cli(['scan', '--wait'], env);
+        expect(waited.code).toBe(0);
+        expect(waited.stderr).toMatch(/scan \S+ started/);
+        expect(waited.stderr).toContain(`aws ${ACCOUNT} ${REGION} ec2: complete, 12 resources`);
+        expect(waited.stderr).toContain('kubernetes default: complete');
+        expect(waited.stdout).toMatch(/scan \S+: completed \(cli, by token:operator-test\)/);
+        expect(waited.stdout).toContain('0 new');
+        expect(waited.stdout).not.toContain('could not read');
 
-      sandbox.injectFault({ service: 'rds', operation: '*', kind: 'error', count: 100 });
-      const partial = await cli(['scan', '--wait'], env);
-      sandbox.clearFaults();
-      expect(partial.code).toBe(0);
-      expect(partial.stderr).toContain(
-        `aws ${ACCOUNT} ${REGION} rds: incomplete, 0 resources, 1 could`,
-      );
-      expect(partial.stdout).toContain('could not read (1):');
-      expect(partial.stdout).toContain(
-        `aws ${ACCOUNT} ${REGION} rds DescribeDBInstances: InternalFailure:`,
-      );
+        sandbox.injectFault({ service: 'rds', operation: '*', kind: 'error', count: 100 });
+        const partial = await cli(['scan', '--wait'], env);
+        sandbox.clearFaults();
+        expect(partial.code).toBe(0);
+        expect(partial.stderr).toContain(
+          `aws ${ACCOUNT} ${REGION} rds: incomplete, 0 resources, 1 could`,
+        );
+        expect(partial.stdout).toContain('could not read (1):');
+        expect(partial.stdout).toContain(
+          `aws ${ACCOUNT} ${REGION} rds DescribeDBInstances: InternalFailure:`,
+        );
 
-      const json = await cli(['scan', '--wait', '-o', 'json'], env);
-      expect(json.code).toBe(0);
-      const run = JSON.parse(json.stdout);
-      expect(run).toMatchObject({ status: 'completed', trigger: 'cli' });
+        const json = await cli(['scan', '--wait', '-o', 'json'], env);
+        expect(json.code).toBe(0);
+        const run = JSON.parse(json.stdout);
+        expect(run).toMatchObject({ status: 'completed', trigger: 'cli' });
 
-      const listed = await cli(['scans', 'list', '--limit', '2'], env);
-      expect(listed.stdout).toContain(run.id);
-      expect(listed.stdout).toContain('more: --cursor');
-      const shown = await cli(['scans', 'show', run.id, '-o', 'json'], env);
-      expect(JSON.parse(shown.stdout).id).toBe(run.id);
+        const listed = await cli(['scans', 'list', '--limit', '2'], env);
+        expect(listed.stdout).toContain(run.id);
+        expect(listed.stdout).toContain('more: --cursor');
+        const shown = await cli(['scans', 'show', run.id, '-o', 'json'], env);
+        expect(JSON.parse(shown.stdout).id).toBe(run.id);
 
-      const resources = await cli(
-        ['resources', 'list', '--type', 'AwsS3Bucket', '--q', 'finance', '-o', 'json'],
-        env,
-      );
-      expect(JSON.parse(resources.stdout).items.map((r: { id: string }) => r.id)).toEqual([
-        BUCKET_ARN,
-      ]);
-      const withGone = await cli(
-        ['resources', 'list', '--include-gone', '--type', 'AwsS3Bucket', '-o', 'json'],
-        env,
-      );
-      expect(withGone.code).toBe(0);
-      expect(JSON.parse(withGone.stdout).items).toHaveLength(8);
-      const one = await cli(['resources', 'show', BUCKET_ARN], env);
-      expect(one.code).toBe(0);
-      expect(one.stdout).toContain('AwsS3Bucket finance-exports');
-      expect(one.stdout).toContain('"encryption": null');
-      const missing = await cli(['resources', 'show', 'arn:aws:s3:::nope'], env);
-      expect(missing.code).toBe(1);
-      expect(missing.stderr).toContain('no resource with id');
+        const resources = await cli(
+          ['resources', 'list', '--type', 'AwsS3Bucket', '--q', 'finance', '-o', 'json'],
+          env,
+        );
+        expect(JSON.parse(resources.stdout).items.map((r: { id: string }) => r.id)).toEqual([
+          BUCKET_ARN,
+        ]);
+        const withGone = await cli(
+          ['resources', 'list', '--include-gone', '--type', 'AwsS3Bucket', '-o', 'json'],
+          env,
+        );
+        expect(withGone.code).toBe(0);
+        expect(JSON.parse(withGone.stdout).items).toHaveLength(8);
+        const one = await cli(['resources', 'show', BUCKET_ARN], env);
+        expect(one.code).toBe(0);
+        expect(one.stdout).toContain('AwsS3Bucket finance-exports');
+        expect(one.stdout).toContain('"encryption": null');
+        const missing = await cli(['resources', 'show', 'arn:aws:s3:::nope'], env);
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toContain('no resource with id');
 
-      const viewer = await cli(['scan'], { ...env, INFRAUDIT_TOKEN: api.tokens.viewer });
-      expect(viewer.code).toBe(1);
-      const tooLong = await cli(['settings', 'scan', 'set', '--interval', '99999'], {
-        ...env,
-        INFRAUDIT_TOKEN: api.tokens.admin,
-      });
-      expect(tooLong.code).toBe(2);
-      const set = await cli(['settings', 'scan', 'set', '--interval', '60', '-o', 'json'], {
-        ...env,
-        INFRAUDIT_TOKEN: api.tokens.admin,
-      });
-      expect(JSON.parse(set.stdout)).toEqual({ intervalMinutes: 60 });
-    });
+        const viewer = await cli(['scan'], { ...env, INFRAUDIT_TOKEN: api.tokens.viewer });
+        expect(viewer.code).toBe(1);
+        const tooLong = await cli(['settings', 'scan', 'set', '--interval', '99999'], {
+          ...env,
+          INFRAUDIT_TOKEN: api.tokens.admin,
+        });
+        expect(tooLong.code).toBe(2);
+        const set = await cli(['settings', 'scan', 'set', '--interval', '60', '-o', 'json'], {
+          ...env,
+          INFRAUDIT_TOKEN: api.tokens.admin,
+        });
+        expect(JSON.parse(set.stdout)).toEqual({ intervalMinutes: 60 });
+      },
+    );
 
     it('runs one scan at a time across replicas; the CLI follows the running one', async () => {
       // Slow listing keeps the first scan running while the others ask.

@@ -87,7 +87,7 @@ describe('key rotation from the CLI against serve --demo', () => {
     ]);
     await run(['remediation', 'approve', action.id]);
 
-    const refused = await run(['remediation', 'execute', action.id], 1);
+    const refused = await run(['remediation', 'execute', action.id], 2);
     expect(refused.stderr).toMatch(
       /only the invocation that requested the execution can collect; nothing was queued/,
     );
@@ -113,7 +113,7 @@ describe('key rotation from the CLI against serve --demo', () => {
 
     const existing = await run(
       ['remediation', 'execute', action.id, '--wait', '--secret-file', file],
-      1,
+      2,
     );
     expect(existing.stderr).toMatch(/already exists; name a new file/);
   }, 120_000);

@@ -1,5 +1,6 @@
 import { invalidInput } from '../domain/errors.ts';
 import { CHANNEL_TYPES, type ChannelType, type NewChannel } from './model.ts';
+import { checkHost } from './targets.ts';
 
 /** The body of `POST /alerts/channels`, after schema validation. */
 export interface ChannelInput {
@@ -61,6 +62,7 @@ export function parseChannel(input: ChannelInput): NewChannel {
       if (!EMAIL.test(address)) throw invalidInput(`"${address}" is not an email address`);
     }
     if (to.length === 0) throw invalidInput('an email channel needs at least one address in to');
+    checkHost('host', input.host!);
     if (input.password !== undefined && input.username === undefined) {
       throw invalidInput('an SMTP password needs a username');
     }
@@ -99,6 +101,7 @@ function checkUrl(text: string): string {
   if (url.username || url.password) {
     throw invalidInput('put no user or password in the channel url');
   }
+  checkHost('url', url.hostname);
   return url.toString();
 }
 

@@ -30,7 +30,7 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** How long before a rollback deadline the window-closing warning goes out; 5 min unless set. */
   windowWarningMs?: number;
-  /** Deliveries sent at once; 8 unless set. */
+  /** Channels sent to at once (one delivery each); 8 unless set. */
   concurrency?: number;
   clock?: () => Date;
   owner?: string;
@@ -162,6 +162,24 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     const now = clock();
     const warned = await store.warnClosingWindows({ now, warnMs, limit: 100 });
     for (const actionId of warned) log.info({ actionId }, 'rollback window closing: alert raised');
+    const expired = await store.expireUntriedAlertDeliveries({
+      now,
+      before: new Date(now.getTime() - maxAgeMs),
+      limit: 500,
+    });
+    for (const delivery of expired) {
+      log.error(
+        {
+          deliveryId: delivery.id,
+          channel: delivery.channel.name,
+          event: delivery.event,
+          error: delivery.lastError,
+          createdAt: delivery.createdAt,
+        },
+        'alert expired: not delivered within INFRAUDIT_ALERT_MAX_AGE_DAYS; it is given up ' +
+          '(`alerts retry <id>` sends it again)',
+      );
+    }
     let sent = 0;
     for (;;) {
       const batch = await store.claimAlertDeliveries(owner, {
@@ -170,14 +188,9 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
         limit: concurrency,
       });
       if (batch.length === 0) return sent;
-      // Channels in parallel; one channel's deliveries one after another, in the order
-      // claimed (event order), so a receiver that comes back hears the backlog in order.
-      const byChannel = Map.groupBy(batch, (claimed) => claimed.delivery.channel.id);
-      await Promise.all(
-        [...byChannel.values()].map(async (queue) => {
-          for (const claimed of queue) await deliver(claimed);
-        }),
-      );
+      // A claim holds at most one delivery per channel, the oldest undelivered: channels
+      // go in parallel, and each channel hears its alerts in event order.
+      await Promise.all(batch.map((claimed) => deliver(claimed)));
       sent += batch.length;
       if (stopping) return sent;
     }

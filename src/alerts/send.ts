@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { slackBody, type AlertMessage } from './message.ts';
 import type { ChannelSecretView } from './model.ts';
+import { refusedTarget, type Resolve } from './targets.ts';
 
 export interface SendResult {
   ok: boolean;
@@ -24,7 +25,7 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
 export async function sendAlert(
   channel: ChannelSecretView,
   message: AlertMessage,
-  opts: { timeoutMs: number; now?: () => Date },
+  opts: { timeoutMs: number; now?: () => Date; resolve?: Resolve },
 ): Promise<SendResult> {
   const started = performance.now();
   const done = (result: Omit<SendResult, 'durationMs'>): SendResult => ({
@@ -32,6 +33,8 @@ export async function sendAlert(
     durationMs: Math.round(performance.now() - started),
   });
   try {
+    const refused = await refusedTarget(targetHost(channel), opts.resolve);
+    if (refused) return done({ ok: false, statusCode: null, error: refused });
     if (channel.type === 'email') return done(await sendEmail(channel, message, opts.timeoutMs));
     const body =
       channel.type === 'slack'
@@ -62,6 +65,16 @@ export async function sendAlert(
     });
   } catch (error) {
     return done({ ok: false, statusCode: null, error: describe(error, opts.timeoutMs) });
+  }
+}
+
+/** The host a channel connects to: its SMTP server, or its URL's host. */
+export function targetHost(channel: ChannelSecretView): string {
+  if (channel.type === 'email') return String(channel.config.host);
+  try {
+    return new URL(channel.secrets.url ?? '').hostname;
+  } catch {
+    return '';
   }
 }
 

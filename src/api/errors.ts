@@ -157,7 +157,7 @@ function tooLarge(context: ErrorContext): HttpError {
   );
 }
 
-function megabytes(bytes: number): string {
+export function megabytes(bytes: number): string {
   const mb = bytes / (1024 * 1024);
   return Number.isInteger(mb) ? `${mb} MB` : `${bytes} bytes`;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inCliTerms, type FlagNames } from './terms.ts';
+import { sendStreamed, UploadBroken } from './upload.ts';
 
 /** Changes are retried after a lost connection or a gateway's or closing server's answer. */
 const RETRY_DELAYS_MS = [250, 1000];
@@ -74,22 +75,30 @@ export function createApiClient(
     // One key per request this invocation makes, the same on each of its retries, so a
     // retry after a lost answer is answered from the first attempt instead of acting again.
     if (method !== 'GET') headers['idempotency-key'] = randomUUID();
-    const streamed = body !== undefined && typeof body !== 'string';
+    const stream = typeof body === 'string' ? undefined : body;
+    const streamed = stream !== undefined;
 
     let response: Response | undefined;
     for (let attempt = 0; ; attempt++) {
       // A stream was consumed by the first attempt and cannot be sent again.
       const mayRetry = !streamed && method !== 'GET' && attempt < RETRY_DELAYS_MS.length;
       try {
-        response = await fetch(url, {
-          method,
-          headers,
-          ...(body === undefined ? {} : { body }),
-          // A streamed body is sent while it is read; fetch requires saying so.
-          ...(streamed ? { duplex: 'half' } : {}),
-        } as RequestInit);
+        response = stream
+          ? await sendStreamed(url, method, headers, stream)
+          : await fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
       } catch (error) {
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        if (error instanceof UploadBroken && error.sent > 0) {
+          throw new ApiError(
+            0,
+            'upload_broken',
+            `the InfraAudit server at ${baseUrl} closed the connection after ${size(error.sent)} ` +
+              `of the upload without an answer (${error.reason}); the server log says why`,
+          );
+        }
+        const cause =
+          error instanceof UploadBroken
+            ? { code: error.reason }
+            : (error as { cause?: { code?: string; message?: string } }).cause;
         const reason = cause?.code ?? cause?.message ?? 'no answer';
         // Refused outright: nothing reached a server, and no server is there to retry.
         if (mayRetry && cause?.code !== 'ECONNREFUSED') {
@@ -114,7 +123,7 @@ export function createApiClient(
       for await (const chunk of response.body) await sink(chunk);
       return undefined as T;
     }
-    const text = await response.text();
+    const text = await readAnswer(response, method, path);
     const parsed = parseJson(text);
     if (!response.ok) {
       const error = (parsed as { error?: ErrorShape } | undefined)?.error;
@@ -150,6 +159,24 @@ export function createApiClient(
     postStream: (path, body, contentType) => send('POST', path, body, contentType),
   };
 }
+
+/** The answer's body; one cut off midway is an error naming the status it came with. */
+async function readAnswer(response: Response, method: string, path: string): Promise<string> {
+  try {
+    return await response.text();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    const reason = cause ?? (error as Error).message;
+    throw new ApiError(
+      response.status,
+      'answer_cut_off',
+      `the server's ${response.status} answer to ${method} ${path} was cut off (${reason})`,
+    );
+  }
+}
+
+const size = (bytes: number) =>
+  bytes < 1024 * 1024 ? `${bytes} bytes` : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
 function parseJson(text: string): unknown {
   if (!text) return undefined;

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Action, SealedSecret } from '../domain/action.ts';
 import { open, recipientKeyPair } from '../secrets/sealed-box.ts';
 import { ApiError } from './client.ts';
-import { CommandFailed, type CliContext } from './context.ts';
+import { CommandFailed, UsageError, type CliContext } from './context.ts';
 import { formatActionLine } from './output.ts';
 import { waitForSettled } from './wait.ts';
 
@@ -32,13 +32,14 @@ export async function executeAndCollect(
 ): Promise<void> {
   const file = flags.secretFile ? ctx.resolvePath(flags.secretFile) : undefined;
   if (file && !flags.wait) {
-    fail(
-      ctx,
+    throw new UsageError(
       '--secret-file needs --wait: the secret can only be collected while this command waits',
     );
   }
   if (file && existsSync(file)) {
-    fail(ctx, `--secret-file ${file} already exists; name a new file so no secret is overwritten`);
+    throw new UsageError(
+      `--secret-file ${file} already exists; name a new file so no secret is overwritten`,
+    );
   }
   const pair = flags.wait ? recipientKeyPair() : undefined;
   const body = {
@@ -51,8 +52,7 @@ export async function executeAndCollect(
     ({ action: queued } = await ctx.client().post<{ action: Action }>(actionPath(id, op), body));
   } catch (error) {
     if (!pair && error instanceof ApiError && error.details?.needs === 'recipientKey') {
-      fail(
-        ctx,
+      throw new UsageError(
         `action ${id} runs ${String(error.details.type)}, which creates a secret that only the ` +
           `invocation that requested the execution can collect; nothing was queued. Run ` +
           `\`infraudit remediation ${op} ${id} --wait\` (add --secret-file PATH to write it ` +
@@ -122,9 +122,4 @@ async function writeSecret(ctx: CliContext, file: string, value: string): Promis
     ctx.note(`could not write ${file} (${(error as Error).message}); the secret follows on stdout`);
     return false;
   }
-}
-
-function fail(ctx: CliContext, message: string): never {
-  ctx.io.stderr.write(`error: ${message}\n`);
-  throw new CommandFailed();
 }

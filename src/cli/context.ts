@@ -39,7 +39,10 @@ export interface CliContext {
 /** Thrown by a command that has already said why it failed. */
 export class CommandFailed extends Error {}
 
-/** A command line the CLI refuses before sending anything; exit code 2, like Commander's. */
+/**
+ * A command line the CLI finds wrong: options that do not go together, a file it names that
+ * cannot be read. Exit code 2, like Commander's.
+ */
 export class UsageError extends Error {}
 
 export const ADMIN_TOKEN_FILE = 'admin-token';

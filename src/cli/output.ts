@@ -126,7 +126,8 @@ export function formatImport(result: ImportResult): string {
         .map(([name, n]) => `${n} ${name}`)
         .join(', ')}\n`
     : '';
-  return `format: ${result.format}\n${table(header, [values])}${stored}`;
+  const warnings = (result.warnings ?? []).map((warning) => `warning: ${warning}\n`).join('');
+  return `format: ${result.format}\n${table(header, [values])}${stored}${warnings}`;
 }
 
 /** Any flat group of settings, one row each; lists are comma-separated. */

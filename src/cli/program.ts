@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { AppError } from '../domain/errors.ts';
+import { ApiError } from './client.ts';
 import { CommandFailed, createContext, UsageError, type Io } from './context.ts';
 import { registerBaseline } from './commands/baseline.ts';
 import { registerFindings } from './commands/findings.ts';
@@ -63,6 +65,20 @@ export function buildProgram(io: Io): Command {
   return program;
 }
 
+/**
+ * Whether the command line itself is wrong, however late that was found: by Commander, by a
+ * command's own checks, or by the server refusing what it was given as invalid input (400).
+ * Running it again unchanged cannot work. Every other refusal or failure depends on the
+ * state of the server or the cloud, and exits 1.
+ */
+export function isUsageError(error: unknown): boolean {
+  return (
+    error instanceof UsageError ||
+    (error instanceof ApiError && error.status === 400) ||
+    (error instanceof AppError && error.code === 'invalid_input')
+  );
+}
+
 /** Runs one command line and returns the exit code: 0, 1 on failure, 2 on usage errors. */
 export async function runCli(argv: string[], io: Io): Promise<number> {
   const program = buildProgram(io);
@@ -75,11 +91,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (error instanceof CommandFailed) return EXIT_FAILURE;
-    if (error instanceof UsageError) {
-      io.stderr.write(`error: ${error.message}\n`);
-      return EXIT_USAGE;
-    }
     io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    return EXIT_FAILURE;
+    return isUsageError(error) ? EXIT_USAGE : EXIT_FAILURE;
   }
 }

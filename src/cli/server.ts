@@ -144,16 +144,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const accounts = opts.accountsFile ? await loadAccountsFile(opts.accountsFile) : null;
     const accountClients = createAccountClients(cloud, accounts, clients);
     cleanup.push(() => accountClients.destroy());
-    const scanner = createScanner({
-      store,
-      clients: accountClients,
-      accounts,
-      defaultRegion: cloud.defaultRegion ?? opts.awsRegion ?? 'us-east-1',
-      // Only a kubeconfig this server was given: the standard lookup could reach any cluster.
-      defaultKubeContext: cloud.kubeconfig !== undefined,
-      log: log.child({ component: 'scan' }),
-    });
-
     const catalog = createCatalog();
     const engine = createEngine({
       store,
@@ -170,6 +160,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(opts.cloudLimits ? { cloudLimits: opts.cloudLimits } : {}),
       ...(opts.executionLimits ? { executionLimits: opts.executionLimits } : {}),
     });
+    const scanner = createScanner({
+      store,
+      clients: accountClients,
+      accounts,
+      defaultRegion: cloud.defaultRegion ?? opts.awsRegion ?? 'us-east-1',
+      // Only a kubeconfig this server was given: the standard lookup could reach any cluster.
+      defaultKubeContext: cloud.kubeconfig !== undefined,
+      log: log.child({ component: 'scan' }),
+      // Scans pass the engine's gates, so they and the fixes share the cloud call limits.
+      gates: engine.gates,
+    });
+
     const service = createRemediationService({ store, catalog, onWork: () => engine.wake() });
     if (opts.demo) await importDemoFindings(store, service, log);
 

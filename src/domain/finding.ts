@@ -112,12 +112,22 @@ export interface Exclusion {
   createdAt: string;
 }
 
+/** What happened to stored findings, before anything did. */
+export function noReportedChanges(): Omit<ReportResult, 'findingIds'> {
+  return { opened: 0, updated: 0, resolved: 0, dismissed: 0, excluded: 0, repeated: 0 };
+}
+
 export interface ReportResult {
   opened: number;
   updated: number;
   resolved: number;
   dismissed: number;
   excluded: number;
+  /**
+   * Reports of a finding the same import or scan had already reported (a file that names
+   * one finding id twice): each is stored over the one before, so the last one stands.
+   */
+  repeated: number;
   /** The stored findings the failed reports landed on, in report order. */
   findingIds: string[];
 }

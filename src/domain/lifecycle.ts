@@ -1,4 +1,4 @@
-import type { RequestedOp } from './action.ts';
+import type { Plan, RequestedOp } from './action.ts';
 import { conflict, invalidInput } from './errors.ts';
 import type { Role, Status } from './status.ts';
 
@@ -101,4 +101,22 @@ export function checkRequest(op: RequestedOp, current: Status, pending: Requeste
       requested: pending,
     });
   }
+}
+
+/**
+ * Refuses to approve an action whose plan could not read the resource's live state: the
+ * approver would be agreeing to a change nobody has seen, which the run would then refuse
+ * or make blind. The engine reads a plan once, so a new action is how a plan is read again.
+ */
+export function checkApprovable(actionId: string, plan: Pick<Plan, 'error'>): void {
+  const error = plan.error;
+  if (!error) return;
+  throw conflict(
+    `cannot approve action ${actionId}: its plan could not read the live state ` +
+      `(${error.code}: ${error.message}), so there is no change to review. To plan it ` +
+      'again, fix the cause, reject this action with a comment, and create it again from ' +
+      'its finding (POST /api/v1/findings/{id}/remediate, or infraudit findings remediate ' +
+      '<finding id>): the new action reads the live state anew',
+    { operation: 'approve', planError: error.code },
+  );
 }

@@ -30,14 +30,18 @@ interface Schedule {
   end: number;
 }
 
-/** Reads a schedule; throws `invalid_input` naming what is wrong. */
-export function parseSchedule(text: string): Schedule {
+/**
+ * Reads a schedule; throws `invalid_input` naming what is wrong, and where, as `where`
+ * (the window's place in the list) says.
+ */
+export function parseSchedule(text: string, where = 'maintenance window schedule'): Schedule {
   const bad = (why: string) =>
     invalidInput(
-      `maintenance window schedule "${text}" ${why}; write it as <days> <HH:MM>-<HH:MM>, ` +
+      `${where} "${text}" ${why}; write it as <days> <HH:MM>-<HH:MM>, ` +
         'e.g. "sat,sun 02:00-06:00", "mon-fri 22:00-05:00" or "* 01:00-03:00"',
     );
-  const match = SCHEDULE.exec(text.trim().toLowerCase());
+  const trimmed = text.trim();
+  const match = SCHEDULE.exec(trimmed.toLowerCase());
   if (!match) throw bad('is not in the expected form');
   const [, dayText, h1, m1, h2, m2] = match;
   const start = Number(h1) * 60 + Number(m1);
@@ -47,12 +51,17 @@ export function parseSchedule(text: string): Schedule {
   const days = new Set<number>();
   if (dayText === '*') for (let d = 0; d < 7; d++) days.add(d);
   else {
-    for (const part of dayText!.split(',')) {
+    // The days as written, so a refusal quotes the user's own spelling.
+    const written = trimmed.slice(0, dayText!.length).split(',');
+    for (const [i, part] of dayText!.split(',').entries()) {
       const [from, to] = part.split('-');
       const a = DAYS.indexOf(from as (typeof DAYS)[number]);
       const b = to === undefined ? a : DAYS.indexOf(to as (typeof DAYS)[number]);
       if (a < 0 || b < 0 || part.split('-').length > 2) {
-        throw bad(`names an unknown day "${part}" (use ${DAYS.join(', ')} or *)`);
+        throw bad(
+          `names an unknown day "${written[i] ?? part}": days are ${DAYS.join(', ')}, ` +
+            'a range of two such as mon-fri, or * for every day',
+        );
       }
       for (let d = a; ; d = (d + 1) % 7) {
         days.add(d);
@@ -63,17 +72,25 @@ export function parseSchedule(text: string): Schedule {
   return { days, start, end };
 }
 
-/** Checks a list of windows as a setting; a bad one refuses the whole list. */
-export function parseMaintenanceWindows(value: unknown): MaintenanceWindow[] {
+/**
+ * Checks a list of windows as a setting; a bad one refuses the whole list. `label` names the
+ * list in refusals, with each window's place in it: `maintenanceWindows[2].schedule`.
+ */
+export function parseMaintenanceWindows(
+  value: unknown,
+  label = 'maintenanceWindows',
+): MaintenanceWindow[] {
   if (!Array.isArray(value)) {
-    throw invalidInput('maintenanceWindows must be a list of windows, [] for none');
+    throw invalidInput(`${label} must be a list of windows, [] for none`);
   }
   if (value.length > MAX_WINDOWS) {
-    throw invalidInput(`at most ${MAX_WINDOWS} maintenance windows, got ${value.length}`);
+    throw invalidInput(
+      `${label} may hold at most ${MAX_WINDOWS} maintenance windows, got ${value.length}`,
+    );
   }
   const names = new Set<string>();
   return value.map((item, i) => {
-    const where = `maintenanceWindows[${i}]`;
+    const where = `${label}[${i}]`;
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       throw invalidInput(`${where} must be an object with name, schedule and timezone`);
     }
@@ -87,6 +104,11 @@ export function parseMaintenanceWindows(value: unknown): MaintenanceWindow[] {
     const text = (key: string, required: boolean, max = 200): string | undefined => {
       const v = w[key];
       if (v === undefined && !required) return undefined;
+      if (v === undefined) {
+        throw invalidInput(
+          `${where}.${key} is missing; a window needs name, schedule and timezone`,
+        );
+      }
       if (typeof v !== 'string' || !v.trim() || v.length > max) {
         throw invalidInput(
           `${where}.${key} must be a non-empty string of at most ${max} characters`,
@@ -111,10 +133,10 @@ export function parseMaintenanceWindows(value: unknown): MaintenanceWindow[] {
       throw invalidInput(`${where} must govern an account or a tag (or both); it has neither`);
     }
     if (names.has(window.name))
-      throw invalidInput(`two maintenance windows are named "${window.name}"`);
+      throw invalidInput(`${where}.name: two maintenance windows are named "${window.name}"`);
     names.add(window.name);
-    parseSchedule(window.schedule);
-    zoned(new Date(0), window.timezone, where);
+    parseSchedule(window.schedule, `${where}.schedule`);
+    zoned(new Date(0), window.timezone, `${where}.timezone`);
     return window;
   });
 }
@@ -123,7 +145,7 @@ export function parseMaintenanceWindows(value: unknown): MaintenanceWindow[] {
 function zoned(
   at: Date,
   timezone: string,
-  where = 'maintenance window',
+  where = 'maintenance window time zone',
 ): { day: number; minute: number } {
   let parts: Intl.DateTimeFormatPart[];
   try {
@@ -136,7 +158,8 @@ function zoned(
     }).formatToParts(at);
   } catch {
     throw invalidInput(
-      `${where}: unknown time zone "${timezone}"; use an IANA name such as UTC or Europe/Berlin`,
+      `${where} "${timezone}" is an unknown time zone; use an IANA name such as UTC or ` +
+        'Europe/Berlin',
     );
   }
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';

@@ -62,12 +62,14 @@ export function driftOf(
   baseline: Baseline,
   settings: DriftSettings = DEFAULT_DRIFT_SETTINGS,
 ): DriftChange[] {
-  return diffConfig(
-    resource.type,
-    comparable(baseline.provider, baseline.config, baseline.tags),
-    comparable(resource.provider, resource.config, resource.tags),
-    settings,
-  );
+  const before = comparable(baseline.provider, baseline.config, baseline.tags);
+  const after = comparable(resource.provider, resource.config, resource.tags);
+  // A failed read is no drift: what the scan could not read is left out on both sides.
+  for (const key of resource.unread ?? []) {
+    delete before[key];
+    delete after[key];
+  }
+  return diffConfig(resource.type, before, after, settings);
 }
 
 /**

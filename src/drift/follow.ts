@@ -22,35 +22,55 @@ const TOUCHES: Record<string, Record<string, readonly string[]>> = {
   'k8s.enforce-pod-security': { KubernetesNamespace: ['labels'] },
 };
 
-/** An action that changed a resource after its baseline was captured. */
+/** A baseline's content: what drift compares against. */
+export interface BaselineState {
+  config: Record<string, unknown>;
+  tags: Record<string, string>;
+}
+
+/** An action that changed a resource (or put it back) after its baseline was captured. */
 export interface SettledAction {
   id: string;
   type: string;
+  /** `completed`, or `rolled_back`: the fix was undone and its snapshot restored. */
   status: string;
+  /**
+   * Of a rolled-back action: the baseline the resource had before the fix, when a baseline
+   * taken since recorded what the fix did. Absent when none did, so nothing is to undo.
+   */
+  before?: BaselineState;
 }
 
 /**
- * The baseline after the product's own actions: the old one with the keys those actions
- * change taken from the live configuration, so what they did is no drift and anything else
- * still is. An action of a type the table does not know moves the whole configuration.
+ * The baseline after the product's own actions, oldest first. A completed action: the keys
+ * it changes are taken from the live configuration, so what it did is no drift and anything
+ * else still is. An action of a type the table does not know moves the whole configuration.
+ * A rolled-back action never makes the live state the reference: the rollback restored what
+ * the resource had before the fix, which may be the very drift the fix removed; the keys it
+ * changes go back to the baseline of before the fix, so a restored drift is drift again.
  */
 export function followActions(
-  baseline: { config: Record<string, unknown>; tags: Record<string, string> },
+  baseline: BaselineState,
   live: DiscoveredResource,
   actions: SettledAction[],
-): { config: Record<string, unknown>; tags: Record<string, string> } {
-  const keys = new Set<string>();
+): BaselineState {
+  let config = { ...baseline.config };
+  let tags = baseline.tags;
   for (const action of actions) {
+    const source = action.status === 'rolled_back' ? action.before : live;
+    if (!source) continue;
     const byType = TOUCHES[action.type];
-    if (!byType) return { config: live.config, tags: live.tags };
-    for (const key of byType[live.type] ?? []) keys.add(key);
+    if (!byType) {
+      config = { ...source.config };
+      tags = source.tags;
+      continue;
+    }
+    for (const key of byType[live.type] ?? []) {
+      if (key in source.config) config[key] = source.config[key];
+      else delete config[key];
+    }
   }
-  const config = { ...baseline.config };
-  for (const key of keys) {
-    if (key in live.config) config[key] = live.config[key];
-    else delete config[key];
-  }
-  return { config, tags: baseline.tags };
+  return { config, tags };
 }
 
 const KEY_MARK = '/accesskey/';

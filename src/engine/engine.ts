@@ -14,7 +14,7 @@ import { engineError, toActionError } from './cloud-error.ts';
 import { planFor } from './plan.ts';
 import { fixContext, inputOf, contextWithoutLease } from './fix-context.ts';
 import { settle } from './recover.ts';
-import { createCloudLimiter, Halted, type CloudLimits } from './limits.ts';
+import { createCloudLimiter, Halted, type CloudGates, type CloudLimits } from './limits.ts';
 import { createPresence } from './presence.ts';
 import { execute, rollback, type RunContext } from './run-action.ts';
 
@@ -63,6 +63,11 @@ export interface Engine {
   idle(): Promise<void>;
   /** The cloud call limits this replica works within now: its share of the configured. */
   cloudLimits(): CloudLimits;
+  /**
+   * The gates the fixes' cloud calls pass, for the scanner to send its calls through
+   * too, so a scan and running fixes together stay within this replica's share.
+   */
+  readonly gates: CloudGates;
 }
 
 const isRunning = (status: string | undefined) =>
@@ -457,6 +462,7 @@ export function createEngine(opts: EngineOptions): Engine {
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
     cloudLimits: () => limiter.current(),
+    gates: { clientsFor: (clients, where) => limiter.clientsFor(clients, where) },
   };
   return engine;
 }

@@ -21,6 +21,17 @@ export interface CloudLimits {
 export const DEFAULT_CLOUD_LIMITS: CloudLimits = { concurrency: 8, ratePerSecond: 20 };
 
 /**
+ * Whose gate a call passes: an AWS account's (its region's when no account is named yet)
+ * or a kube context's.
+ */
+export type GateRef = Pick<ResourceRef, 'provider' | 'account' | 'region'>;
+
+/** What a caller needs to send its cloud calls through the gates. */
+export interface CloudGates {
+  clientsFor(clients: CloudClients, where: GateRef): CloudClients;
+}
+
+/**
  * One replica's part of the deployment's limits when `liveReplicas` share them: the
  * configured values divided among the replicas, rounded down for concurrency so that
  * together they stay within it, and never below one call.
@@ -289,11 +300,11 @@ export function createCloudLimiter(configured: CloudLimits = DEFAULT_CLOUD_LIMIT
 
   return {
     /**
-     * The clients a fix sees while it works on `resource`: the same clients, each AWS
-     * call through the limits of the resource's account and each Kubernetes request
-     * through those of its kube context.
+     * The clients a fix sees while it works on `resource`, and a scan while it reads an
+     * account or context: the same clients, each AWS call through the limits of the
+     * account and each Kubernetes request through those of its kube context.
      */
-    clientsFor(clients: CloudClients, resource: ResourceRef): CloudClients {
+    clientsFor(clients: CloudClients, resource: GateRef): CloudClients {
       const key = `${resource.provider}:${resource.account || resource.region || ''}`;
       return {
         s3: (region) => limited(clients.s3(region), key, 's3'),

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { metrics } from '../metrics/metrics.ts';
 import type { Store } from '../store/store.ts';
 
 export interface PresenceOptions {
@@ -24,7 +25,8 @@ export interface Presence {
 
 /**
  * This replica's row in the shared replicas table. A beat that fails (the database away
- * for a moment) keeps the last count: the share changes only on what was read.
+ * for a moment) keeps the last count: the share, and the live replicas gauge, change only
+ * on what was read.
  */
 export function createPresence(opts: PresenceOptions): Presence {
   let timer: NodeJS.Timeout | undefined;
@@ -34,6 +36,7 @@ export function createPresence(opts: PresenceOptions): Presence {
     (beating = beating.then(async () => {
       try {
         const live = await opts.store.beatReplica(opts.id, opts.clock(), opts.ttlMs);
+        metrics.liveReplicas.set(live);
         opts.onLive(live);
       } catch (error) {
         opts.log.warn({ err: error }, 'could not record this replica; keeping its last share');

@@ -14,10 +14,18 @@ export interface Arn {
 
 /** Splits `arn:partition:service:region:account:resource`; undefined for anything else. */
 export function parseArn(id: string): Arn | undefined {
-  const parts = id.split(':');
-  if (parts.length < 6 || parts[0] !== 'arn') return undefined;
-  const [, partition = '', service = '', region = '', account = ''] = parts;
-  const resource = parts.slice(5).join(':');
+  // Read field by field: an import parses the ARN of every finding, several times each.
+  if (!id.startsWith('arn:')) return undefined;
+  const fields: string[] = [];
+  let from = 4;
+  for (let k = 0; k < 4; k++) {
+    const to = id.indexOf(':', from);
+    if (to === -1) return undefined;
+    fields.push(id.slice(from, to));
+    from = to + 1;
+  }
+  const [partition = '', service = '', region = '', account = ''] = fields;
+  const resource = id.slice(from);
   if (partition === '' || service === '' || resource === '') return undefined;
   return { partition, service, region, account, resource };
 }

@@ -1,13 +1,9 @@
 import { invalidInput } from '../domain/errors.ts';
 import { jsonMayHoldUnstorableText } from '../domain/text.ts';
 import { locateSyntaxError } from './json-text.ts';
-import {
-  type ArrayElement,
-  isSpace,
-  JsonArraySplitter,
-  NEWLINE,
-  OPEN_BRACKET,
-} from './json-stream.ts';
+import { decodeUtf8 } from './encoding.ts';
+import { CLOSE_BRACKET, COMMA, isSpace, NEWLINE, OPEN_BRACKET } from './json-bytes.ts';
+import { type ArrayElement, JsonArraySplitter } from './json-stream.ts';
 
 /** One element of the top-level array, parsed. */
 export interface ReadElement {
@@ -41,7 +37,12 @@ const MAX_GUESS_BYTES = 4 * 1024 * 1024;
  */
 export class JsonArrayReader {
   private mode: 'start' | 'runs' | 'careful' = 'start';
-  /** Bytes from the start of the next element on, not yet parsed. */
+  /**
+   * Bytes from the start of the next element on, not yet parsed. They are always in a
+   * buffer of this reader's own, after at least one byte already read: a run is parsed
+   * with that byte turned into `[` and its closing `,` into `]`, so the text decoded is a
+   * JSON array as it stands, not one built by joining strings (which copies it again).
+   */
   private pending: Buffer = Buffer.alloc(0);
   /** The close of an element: newline, the first element's indentation, `},`. */
   private close: Buffer | undefined;
@@ -59,7 +60,10 @@ export class JsonArrayReader {
   push(chunk: Buffer): ReadElement[] {
     this.bytes += chunk.length;
     if (this.mode === 'careful') return this.carefully(chunk);
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const joined = Buffer.allocUnsafe(1 + this.pending.length + chunk.length);
+    this.pending.copy(joined, 1);
+    chunk.copy(joined, 1 + this.pending.length);
+    this.pending = joined.subarray(1);
     if (this.mode === 'start') {
       const found = this.findFirstElement();
       if (found === 'wait') return [];
@@ -110,12 +114,19 @@ export class JsonArrayReader {
       return [];
     }
     const end = found + close.length - 1;
-    const run = this.pending.subarray(0, end);
-    const text = run.toString('utf8');
+    const array = Buffer.from(this.pending.buffer, this.pending.byteOffset - 1, end + 2);
+    array[0] = OPEN_BRACKET;
+    array[end + 1] = CLOSE_BRACKET;
+    // The array starts one byte before the pending bytes, at the `[` put there.
+    const text = decodeUtf8(array, {
+      line: this.line,
+      offset: this.bytes - this.pending.length - 1,
+    });
     let values: unknown[];
     try {
-      values = JSON.parse(`[${text}]`) as unknown[];
+      values = JSON.parse(text) as unknown[];
     } catch {
+      array[end + 1] = COMMA;
       return this.switchToCareful();
     }
     const line = this.line;
@@ -126,7 +137,7 @@ export class JsonArrayReader {
     this.pending = this.pending.subarray(end + 1);
     let located: ArrayElement[] | undefined;
     const locate = (k: number) => {
-      located ??= splitRun(text, first, line);
+      located ??= splitRun(text.slice(1, -1), first, line);
       const element = located[k]!;
       return { text: element.text, line: element.line };
     };
@@ -147,7 +158,11 @@ export class JsonArrayReader {
     this.pending = Buffer.alloc(0);
     this.splitter =
       this.mode === 'runs'
-        ? new JsonArraySplitter({ index: this.index, line: this.line })
+        ? new JsonArraySplitter({
+            index: this.index,
+            line: this.line,
+            offset: this.bytes - rest.length,
+          })
         : new JsonArraySplitter();
     this.mode = 'careful';
     return this.carefully(rest);
@@ -189,9 +204,28 @@ function splitRun(text: string, index: number, line: number): ArrayElement[] {
   return elements;
 }
 
-/** Newlines in `bytes[from, to)`: the only byte-by-byte loop on the fast path. */
+/** Four newline bytes, to compare a 32-bit word against in one step. */
+const NEWLINES = NEWLINE * 0x01010101;
+
+/**
+ * Newlines in `bytes[from, to)`: the only loop over every byte on the fast path, so it
+ * looks at four at a time. In each 32-bit word XORed with four newlines, a byte is zero
+ * exactly where a newline was; the arithmetic below sets the top bit of exactly those
+ * bytes (without the borrows of the shorter "has a zero byte" test, which can mark a
+ * byte after a zero one), and a multiply adds the marks up.
+ */
 function countNewlines(bytes: Buffer, from: number, to: number): number {
   let n = 0;
-  for (let i = from; i < to; i++) if (bytes[i] === NEWLINE) n += 1;
+  let i = from;
+  // A 32-bit view needs an aligned start: the first few bytes are counted one by one.
+  const aligned = Math.min(to, from + ((4 - ((bytes.byteOffset + from) & 3)) & 3));
+  for (; i < aligned; i++) if (bytes[i] === NEWLINE) n += 1;
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset + i, (to - i) >>> 2);
+  for (let k = 0; k < words.length; k++) {
+    const v = words[k]! ^ NEWLINES;
+    const zeros = ~(((v & 0x7f7f7f7f) + 0x7f7f7f7f) | v | 0x7f7f7f7f);
+    n += Math.imul((zeros >>> 7) & 0x01010101, 0x01010101) >>> 24;
+  }
+  for (i += words.length * 4; i < to; i++) if (bytes[i] === NEWLINE) n += 1;
   return n;
 }

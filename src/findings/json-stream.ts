@@ -1,4 +1,16 @@
 import { invalidInput } from '../domain/errors.ts';
+import { decodeUtf8 } from './encoding.ts';
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COMMA,
+  isSpace,
+  NEWLINE,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from './json-bytes.ts';
 
 /** One element of the top-level array, as the text it was written with. */
 export interface ArrayElement {
@@ -9,20 +21,8 @@ export interface ArrayElement {
   line: number;
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-export const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-export const NEWLINE = 0x0a;
-
 /** One finding held whole while it is read; a larger element is refused, not buffered. */
 export const MAX_ELEMENT_BYTES = 16 * 1024 * 1024;
-
-/** JSON's white space: space, newline, carriage return, tab. */
-export const isSpace = (c: number) => c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09;
 
 /**
  * Splits a JSON array that arrives in chunks into the texts of its elements, so a findings
@@ -45,19 +45,23 @@ export class JsonArraySplitter {
   private index = 0;
   private line = 1;
   private elementLine = 1;
+  /** Where in the file the element under way starts. */
+  private elementOffset = 0;
   private bytes = 0;
 
   /**
    * `inArray` starts the splitter inside the array, right after its `[` or a comma, for a
    * reader that has handled the file up to there itself: `index` is the next element's
-   * place and `line` the line it is on.
+   * place, `line` the line it is on and `offset` the bytes of the file before it (0 when
+   * the text was decoded already, and offsets can no longer be wrong).
    */
-  constructor(inArray?: { index: number; line: number }) {
+  constructor(inArray?: { index: number; line: number; offset?: number }) {
     if (inArray) {
       this.state = 'value';
       this.depth = 1;
       this.index = inArray.index;
       this.line = inArray.line;
+      this.bytes = inArray.offset ?? 0;
     }
   }
 
@@ -116,6 +120,7 @@ export class JsonArraySplitter {
         if (c === CLOSE_BRACKET || c === COMMA) throw this.syntax('expected a finding');
         this.inElement = true;
         this.elementLine = this.line;
+        this.elementOffset = this.bytes + i;
         start = i;
       }
       if (c === QUOTE) this.inString = true;
@@ -238,7 +243,7 @@ export class JsonArraySplitter {
     this.inElement = false;
     this.state = 'comma';
     const element = {
-      text: bytes.toString('utf8').trimEnd(),
+      text: decodeUtf8(bytes, { line: this.elementLine, offset: this.elementOffset }).trimEnd(),
       index: this.index,
       line: this.elementLine,
     };

@@ -169,23 +169,29 @@ export function locatePath(text: string, path: JSONPath): TextPosition | undefin
     pathSupplier: () => JSONPath,
   ) => record(pathSupplier(), line, character);
 
-  visit(
-    text,
-    {
-      onObjectBegin: onContainer,
-      onArrayBegin: onContainer,
-      // A skipped subtree is resumed from only in the end callbacks, so they must exist.
-      onObjectEnd: () => undefined,
-      onArrayEnd: () => undefined,
-      onObjectProperty(property, _offset, _length, line, character, pathSupplier) {
-        record([...pathSupplier(), property], line, character);
+  try {
+    visit(
+      text,
+      {
+        onObjectBegin: onContainer,
+        onArrayBegin: onContainer,
+        // A skipped subtree is resumed from only in the end callbacks, so they must exist.
+        onObjectEnd: () => undefined,
+        onArrayEnd: () => undefined,
+        onObjectProperty(property, _offset, _length, line, character, pathSupplier) {
+          record([...pathSupplier(), property], line, character);
+        },
+        onLiteralValue(_value, _offset, _length, line, character, pathSupplier) {
+          record(pathSupplier(), line, character);
+        },
       },
-      onLiteralValue(_value, _offset, _length, line, character, pathSupplier) {
-        record(pathSupplier(), line, character);
-      },
-    },
-    { disallowComments: true },
-  );
+      { disallowComments: true },
+    );
+  } catch (error) {
+    // The scanner recurses per nesting level, skipped subtrees included: text nested
+    // thousands deep overflows the stack. The places found before it are still true.
+    if (!(error instanceof RangeError)) throw error;
+  }
   return best?.position;
 }
 

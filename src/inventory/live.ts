@@ -2,6 +2,7 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { kubeCall } from '../catalog/k8s/kube-api.ts';
 import type { AccountClients, AccountsConfig } from '../cloud/accounts.ts';
 import type { CloudClients } from '../cloud/clients.ts';
+import type { CloudGates } from '../engine/limits.ts';
 import { discoverInstance, discoverSecurityGroup } from './aws/ec2.ts';
 import { discoverAccount, discoverUser } from './aws/iam.ts';
 import { discoverDbInstance } from './aws/rds.ts';
@@ -31,6 +32,8 @@ export interface LiveReaderOptions {
   accounts: AccountsConfig | null;
   defaultRegion: string;
   defaultKubeContext: boolean;
+  /** The gates every read passes, as a scan's do. */
+  gates: CloudGates;
 }
 
 /** The cloud's answers for a resource that does not exist, by service. */
@@ -87,8 +90,12 @@ export function createLiveReader(opts: LiveReaderOptions) {
         `account ${target.account} is not in the accounts file, so ${target.id} cannot be read`,
       );
     }
-    const clients = opts.clients.forAccount(target.account);
     const region = target.region || opts.defaultRegion;
+    const clients = opts.gates.clientsFor(opts.clients.forAccount(target.account), {
+      provider: 'aws',
+      account: target.account,
+      region: '',
+    });
     const identity = await identifyAccount(clients, region, target.account);
     if ('error' in identity) {
       const e = identity.error;
@@ -149,7 +156,8 @@ export function createLiveReader(opts: LiveReaderOptions) {
         `kube context ${context} is not one this server reads, so ${target.id} cannot be read`,
       );
     }
-    const clients = opts.clients.forResource({ provider: 'kubernetes', account: context });
+    const where = { provider: 'kubernetes' as const, account: context, region: '' };
+    const clients = opts.gates.clientsFor(opts.clients.forResource(where), where);
     const reading = new Reading(kubeUnit(context));
     let found: DiscoveredResource | null = null;
     try {

@@ -2,10 +2,12 @@ import type { Logger } from 'pino';
 import { evaluateResources } from '../checks/evaluate.ts';
 import type { AccountClients, AccountsConfig } from '../cloud/accounts.ts';
 import type { CloudClients } from '../cloud/clients.ts';
+import { type CloudGates, createCloudLimiter } from '../engine/limits.ts';
 import type { Store } from '../store/store.ts';
 import { awsUnits, discoverAwsUnit, type UnitResult } from './discover-aws.ts';
 import { discoverKubeUnit, kubeUnit } from './discover-k8s.ts';
 import { identifyAccount } from './identity.ts';
+import { keepLastKnown } from './last-known.ts';
 import { createLiveReader, type LiveRead } from './live.ts';
 import {
   errorCode,
@@ -49,6 +51,12 @@ export interface ScannerOptions {
   clock?: () => Date;
   /** How often a running scan's heartbeat is renewed; SCAN_HEARTBEAT_MS unless set. */
   heartbeatMs?: number;
+  /**
+   * The gates every cloud call of a scan (and of a live read) passes: the engine's, so
+   * that scans and fixes share the deployment's per-account, per-service limits. Gates of
+   * the default limits, for this scanner alone, when omitted.
+   */
+  gates?: CloudGates;
 }
 
 export interface Scanner {
@@ -72,7 +80,11 @@ export interface Scanner {
 export function createScanner(opts: ScannerOptions): Scanner {
   const clock = opts.clock ?? (() => new Date());
   const running = new Set<Promise<unknown>>();
-  const live = createLiveReader(opts);
+  const gates = opts.gates ?? createCloudLimiter();
+  const live = createLiveReader({ ...opts, gates });
+
+  const kubeGated = (clients: CloudClients, context: string) =>
+    gates.clientsFor(clients, { provider: 'kubernetes', account: context, region: '' });
 
   /** Who to scan. An account whose identity cannot be confirmed becomes a failed unit. */
   async function targets(): Promise<{ targets: Target[]; errors: ReadError[] }> {
@@ -86,7 +98,13 @@ export function createScanner(opts: ScannerOptions): Scanner {
         }))
       : [{ expected: null, regions: [opts.defaultRegion], clients: opts.clients.base }];
     const identities = await Promise.all(
-      aws.map((a) => identifyAccount(a.clients, a.regions[0] ?? opts.defaultRegion, a.expected)),
+      aws.map((a) => {
+        const region = a.regions[0] ?? opts.defaultRegion;
+        // The default chain's account is known only from this answer: its call passes
+        // the gate of the region, every later one that of the account.
+        const where = { provider: 'aws' as const, account: a.expected ?? '', region };
+        return identifyAccount(gates.clientsFor(a.clients, where), region, a.expected);
+      }),
     );
     aws.forEach((a, i) => {
       const identity = identities[i] as Awaited<ReturnType<typeof identifyAccount>>;
@@ -94,21 +112,30 @@ export function createScanner(opts: ScannerOptions): Scanner {
         errors.push(identity.error);
         return;
       }
+      const clients = gates.clientsFor(a.clients, {
+        provider: 'aws',
+        account: identity.account,
+        region: '',
+      });
       for (const unit of awsUnits(identity.account, a.regions)) {
-        out.push({ unit, clients: a.clients, regions: a.regions });
+        out.push({ unit, clients, regions: a.regions });
       }
     });
     if (opts.accounts) {
       for (const kube of opts.accounts.kubernetes) {
         const clients = opts.clients.forKubeconfig(kube.kubeconfig);
         for (const context of kube.contexts) {
-          out.push({ unit: kubeUnit(context), clients, regions: [] });
+          out.push({ unit: kubeUnit(context), clients: kubeGated(clients, context), regions: [] });
         }
       }
     } else if (opts.defaultKubeContext) {
       try {
         const context = opts.clients.base.kube('').getCurrentContext();
-        out.push({ unit: kubeUnit(context), clients: opts.clients.base, regions: [] });
+        out.push({
+          unit: kubeUnit(context),
+          clients: kubeGated(opts.clients.base, context),
+          regions: [],
+        });
       } catch (error) {
         errors.push({
           provider: 'kubernetes',
@@ -194,6 +221,8 @@ export function createScanner(opts: ScannerOptions): Scanner {
           target.unit.provider === 'kubernetes'
             ? await discoverKubeUnit(target.clients, target.unit.account)
             : await discoverAwsUnit(target.clients, target.unit, target.regions);
+        // A failed optional read is reported, and its attribute keeps the last known value.
+        result.resources = await keepLastKnown(opts.store, result.resources);
         unit.status = result.complete ? 'complete' : 'incomplete';
         unit.resources = result.resources.length;
         unit.errors = result.errors.length;

@@ -48,6 +48,12 @@ export interface DiscoveredResource {
   name: string;
   tags: Record<string, string>;
   config: Record<string, unknown>;
+  /**
+   * What an optional read could not read this time: `tags`, or a key of `config`. Its
+   * value here is no reading: a scan keeps the last known one, and drift leaves out what
+   * it still has none of. Absent when all was read.
+   */
+  unread?: string[];
 }
 
 // ---------------------------------------------------------------------------------------

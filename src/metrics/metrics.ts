@@ -17,6 +17,13 @@ export const metrics = {
     labelNames: ['replica'] as const,
     registers: [registry],
   }),
+  liveReplicas: new Gauge({
+    name: 'infraudit_live_replicas',
+    help:
+      "Replicas live in the replicas table (this one included) at this replica's last " +
+      'heartbeat; its share of the cloud call limits follows this count',
+    registers: [registry],
+  }),
   actions: new Gauge({
     name: 'infraudit_actions',
     help: 'Actions in the database by status and fix type',

@@ -1,7 +1,12 @@
 import type { Catalog } from '../catalog/index.ts';
 import type { Fix } from '../catalog/fix.ts';
 import { AppError, invalidInput } from '../domain/errors.ts';
-import type { FindingReport, NormalizedFinding, ReportResult } from '../domain/finding.ts';
+import {
+  type FindingReport,
+  type NormalizedFinding,
+  noReportedChanges,
+  type ReportResult,
+} from '../domain/finding.ts';
 import {
   detectLayout,
   parseFindingsFile,
@@ -10,9 +15,10 @@ import {
   type FindingsFormat,
   type ReadFinding,
 } from '../findings/import.ts';
+import { decodeFindingsFile, refuseWideEncoding } from '../findings/encoding.ts';
 import { locatePath } from '../findings/json-text.ts';
 import { JsonArrayReader, type ReadElement } from '../findings/json-array-reader.ts';
-import { isSpace, OPEN_BRACKET } from '../findings/json-stream.ts';
+import { isSpace, OPEN_BRACKET } from '../findings/json-bytes.ts';
 import { fixRequestFor } from '../findings/mapping.ts';
 import { reportFor } from '../findings/report.ts';
 import { formatPath, ShapeError } from '../findings/shape.ts';
@@ -39,6 +45,8 @@ export interface ImportResult {
   /** How many transactions the import was stored in (see IMPORT_BATCH). */
   batches: number;
   actions: { id: string; type: string; created: boolean }[];
+  /** What was imported but looks wrong in the file, each said in a sentence. */
+  warnings: string[];
 }
 
 export interface ImportProgress {
@@ -115,6 +123,7 @@ export async function importFindingsStream(
     if (bytes > opts.limitBytes) throw opts.tooLarge(opts.limitBytes);
     first = firstSignificant(chunk, head.length === 1);
   }
+  refuseWideEncoding(Buffer.concat(head));
   const rest = { [Symbol.asyncIterator]: () => iterator };
   if (first !== OPEN_BRACKET) {
     const chunks = head;
@@ -125,7 +134,7 @@ export async function importFindingsStream(
       chunks.push(chunk);
     }
     if (bytes > opts.limitBytes) throw opts.tooLarge(opts.limitBytes);
-    return importFindings(Buffer.concat(chunks).toString('utf8'), deps);
+    return importFindings(decodeFindingsFile(Buffer.concat(chunks)), deps);
   }
 
   const reader = new JsonArrayReader();
@@ -252,9 +261,11 @@ class BatchWriter {
   /** Findings in the batches stored so far. */
   private storedFindings = 0;
   private summary: FindingsSummary = summarize([], () => undefined);
-  private stored: StoredCounts = { opened: 0, updated: 0, resolved: 0, dismissed: 0, excluded: 0 };
+  private stored: StoredCounts = noReportedChanges();
   private readonly actions: ImportResult['actions'] = [];
   private created = 0;
+  /** Findings holding a template placeholder, and the first one seen. */
+  private placeholders = { count: 0, example: '' };
   /** Full batches waiting for the store, in order. */
   private ready: ReadyBatch[] = [];
   /** The error of a write that failed; nothing is stored after it. */
@@ -273,6 +284,11 @@ class BatchWriter {
    */
   prepare(finding: NormalizedFinding, index: number, textChecked = false): Prepared {
     if (!textChecked) refuseUnstorableFinding(finding, index);
+    const placeholder = placeholderIn(finding);
+    if (placeholder !== undefined) {
+      this.placeholders.count += 1;
+      this.placeholders.example ||= placeholder;
+    }
     const supported = supportedFix(this.deps.catalog, finding);
     const remedy = supported ? { type: supported.fix.type, params: supported.params } : null;
     let action: NewAction | undefined;
@@ -371,21 +387,44 @@ class BatchWriter {
       findings: this.stored,
       batches: this.batches,
       actions: this.actions,
+      warnings: this.warnings(),
     };
   }
 
+  private warnings(): string[] {
+    const warnings: string[] = [];
+    const { repeated } = this.stored;
+    if (repeated > 0) {
+      warnings.push(
+        `${repeated} finding(s) repeat a finding id read earlier in the file; each was ` +
+          'stored over the earlier one, so the last report of an id stands',
+      );
+    }
+    const { count, example } = this.placeholders;
+    if (count > 0) {
+      warnings.push(
+        `${count} finding(s) hold template placeholders such as ${example} for an id, ` +
+          'account or region: the file looks like a documentation example rather than ' +
+          'scanner output; they were stored as written',
+      );
+    }
+    return warnings;
+  }
+
   private async flush({ items: batch, read, bytes }: ReadyBatch): Promise<void> {
+    const reports = batch.flatMap((p) => (p.report ? [p.report] : []));
+    const planned = batch.flatMap((p) => (p.action ? [p.action] : []));
+    // Sent before the counting below, so the store does not wait for it.
+    const stored = this.deps.store.recordImport(reports, planned, {
+      actor: this.deps.actor,
+      now: this.deps.now,
+    });
     const types = new Map(batch.map((p) => [p.finding, p.fixType]));
     const summary = summarize(
       batch.map((p) => p.finding),
       (f) => types.get(f),
     );
-    const reports = batch.flatMap((p) => (p.report ? [p.report] : []));
-    const planned = batch.flatMap((p) => (p.action ? [p.action] : []));
-    const { report, actions } = await this.deps.store.recordImport(reports, planned, {
-      actor: this.deps.actor,
-      now: this.deps.now,
-    });
+    const { report, actions } = await stored;
     for (const key of Object.keys(this.summary) as (keyof FindingsSummary)[]) {
       this.summary[key] += summary[key];
     }
@@ -400,6 +439,19 @@ class BatchWriter {
     this.storedFindings += batch.length;
     this.deps.onProgress?.({ findings: read, bytes });
   }
+}
+
+/** `<account_uid>`, `<region>`: a value a documentation example leaves to be filled in. */
+const PLACEHOLDER = /^<[a-z_]+>$/;
+
+/** The first template placeholder among the values that name a finding and its resource. */
+function placeholderIn(finding: NormalizedFinding): string | undefined {
+  const { source, resource } = finding;
+  for (const value of [source.findingId, resource.id, resource.account, resource.region]) {
+    // Most values do not start with `<`: the pattern is tried only on those that do.
+    if (value.startsWith('<') && PLACEHOLDER.test(value)) return value;
+  }
+  return undefined;
 }
 
 type SupportedFix = { fix: Fix; params: Record<string, unknown> };

@@ -72,3 +72,23 @@ export async function existing<T extends 'alert_channels' | 'alert_rules' | 'ale
   if (!row) throw notFound(missing);
   return row as Selectable<Database[T]>;
 }
+
+/**
+ * The channel a reference names: the one with that id, else the one with that name, or a
+ * not-found error. Every route and command that names a channel takes the same references.
+ */
+export async function channelByRef(
+  db: Kysely<Database> | Transaction<Database>,
+  ref: string,
+): Promise<Selectable<Database['alert_channels']>> {
+  const rows = await db
+    .selectFrom('alert_channels')
+    .selectAll()
+    .where((eb) => eb.or([eb('id', '=', ref), eb('name', '=', ref)]))
+    .execute();
+  const row = rows.find((r) => r.id === ref) ?? rows[0];
+  if (!row) {
+    throw notFound(`no alert channel "${ref}" (by id or name); list the channels`);
+  }
+  return row;
+}

@@ -3,7 +3,7 @@ import type { ChannelInfo, ChannelSecretView, ChannelType, NewChannel } from '..
 import { maskTarget } from '../alerts/channels.ts';
 import { conflict } from '../domain/errors.ts';
 import { openText, sealText } from '../secrets/secret-key.ts';
-import { audit, createNamed, existing, type Actor } from './alert-changes.ts';
+import { audit, channelByRef, createNamed, type Actor } from './alert-changes.ts';
 import type { AlertChannelRow } from './alert-rows.ts';
 import { newId } from './ids.ts';
 import type { Database } from './schema.ts';
@@ -102,18 +102,16 @@ export async function listChannels(db: Kysely<Database>): Promise<ChannelInfo[]>
   return rows.map(toChannel);
 }
 
-/** The key is asked for only once the channel is found, as only its secrets need it. */
+/**
+ * The channel (by id or name) with its secrets; not found is an error. The key is asked
+ * for only once the channel is found, as only its secrets need it.
+ */
 export async function channelForSending(
   db: Kysely<Database>,
-  id: string,
+  ref: string,
   key: () => Buffer,
-): Promise<ChannelSecretView | undefined> {
-  const row = await db
-    .selectFrom('alert_channels')
-    .selectAll()
-    .where('id', '=', id)
-    .executeTakeFirst();
-  if (!row) return undefined;
+): Promise<ChannelSecretView> {
+  const row = await channelByRef(db, ref);
   const view = openChannel(row, key());
   if (!view.channel) throw conflict(view.unreadable!, { channel: row.name });
   return view.channel;
@@ -152,14 +150,10 @@ export async function createChannel(
   return info;
 }
 
-export async function removeChannel(db: Kysely<Database>, id: string, opts: Actor) {
+export async function removeChannel(db: Kysely<Database>, ref: string, opts: Actor) {
   return db.transaction().execute(async (trx) => {
-    const row = await existing(
-      trx,
-      'alert_channels',
-      id,
-      `no alert channel with id "${id}"; list the channels to find its id`,
-    );
+    const row = await channelByRef(trx, ref);
+    const id = row.id;
     const rules = await trx.selectFrom('alert_rules').select(['name', 'channel_ids']).execute();
     const using = rules
       .filter((r) => (JSON.parse(r.channel_ids) as string[]).includes(id))

@@ -1,5 +1,11 @@
 import type { Kysely, ExpressionBuilder } from 'kysely';
-import type { AlertEvent, AlertFacts, ClaimedDelivery, DeliveryStatus } from '../alerts/model.ts';
+import type {
+  AlertEvent,
+  AlertFacts,
+  ClaimedDelivery,
+  DeliveryInfo,
+  DeliveryStatus,
+} from '../alerts/model.ts';
 import type { Severity } from '../domain/status.ts';
 import { openChannel } from './alert-channels.ts';
 import { toDelivery } from './alert-deliveries.ts';
@@ -32,6 +38,124 @@ const due = (now: string) => (eb: ExpressionBuilder<Database, 'alert_deliveries'
     eb.and([eb('status', '=', 'sending'), eb('lease_expires_at', '<', now)]),
   ]);
 
+/** Not delivered and not given up: a delivery in this state holds back the later events of
+ * its channel, so that each channel hears its alerts in event order. */
+const UNDELIVERED = ['pending', 'sending', 'failed'];
+
+/** Each channel's first undelivered event: the only delivery of the channel that may go. */
+const firstUndelivered = (db: Kysely<Database>) =>
+  db
+    .selectFrom('alert_deliveries')
+    .select(['channel_id', (eb) => eb.fn.min('event_id').as('first')])
+    .where('status', 'in', UNDELIVERED)
+    .groupBy('channel_id');
+
+/** An earlier event of the same channel is still undelivered. */
+const heldBack = (eb: ExpressionBuilder<Database, 'alert_deliveries'>) =>
+  eb.exists(
+    eb
+      .selectFrom('alert_deliveries as earlier')
+      .select('earlier.id')
+      .whereRef('earlier.channel_id', '=', 'alert_deliveries.channel_id')
+      .whereRef('earlier.event_id', '<', 'alert_deliveries.event_id')
+      .where('earlier.status', 'in', UNDELIVERED),
+  );
+
+/** Checked again by the conditional update, so a concurrent dispatcher cannot skip ahead. */
+const first = (eb: ExpressionBuilder<Database, 'alert_deliveries'>) => eb.not(heldBack(eb));
+
+/**
+ * A channel whose first undelivered alert waits for its next round holds back every alert
+ * raised since. A new alert therefore starts that round at once, once: if the receiver is
+ * back, the backlog and then the new alert go out in order without waiting for the round.
+ * An alert counts as new when it was raised after the waiting one's last try.
+ */
+async function startRoundsForNewAlerts(db: Kysely<Database>, now: string): Promise<void> {
+  const waiting = await db
+    .selectFrom('alert_deliveries as head')
+    .innerJoin(firstUndelivered(db).as('f'), (join) =>
+      join.onRef('f.channel_id', '=', 'head.channel_id').onRef('f.first', '=', 'head.event_id'),
+    )
+    .select(['head.id', 'head.channel_id'])
+    .where('head.status', '=', 'failed')
+    .where('head.next_attempt_at', '>', now)
+    .execute();
+  for (const head of waiting) {
+    const tried = await db
+      .selectFrom('alert_attempts')
+      .select((eb) => eb.fn.max('at').as('at'))
+      .where('delivery_id', '=', head.id)
+      .executeTakeFirst();
+    const since = tried?.at ?? '';
+    const fresh = await db
+      .selectFrom('alert_deliveries')
+      .select('id')
+      .where('channel_id', '=', head.channel_id)
+      .where('status', '=', 'pending')
+      .where('attempts', '=', 0)
+      .where('created_at', '>', since)
+      .limit(1)
+      .executeTakeFirst();
+    if (!fresh) continue;
+    await db
+      .updateTable('alert_deliveries')
+      .set({ next_attempt_at: now })
+      .where('id', '=', head.id)
+      .where('status', '=', 'failed')
+      .where('next_attempt_at', '>', now)
+      .execute();
+  }
+}
+
+/**
+ * Expires deliveries never tried, raised before `before`, and still held back behind an
+ * earlier undelivered alert of their channel: they would otherwise each wait for a round
+ * of their own to expire. The first of a channel always gets its round, and a delivery
+ * ever tried (a manual retry included) expires only by its rounds. Each by a conditional
+ * update, so of several dispatchers one reports it.
+ */
+export async function expireUntried(
+  db: Kysely<Database>,
+  opts: { now: Date; before: Date; limit: number },
+): Promise<DeliveryInfo[]> {
+  const now = opts.now.toISOString();
+  const rows = await db
+    .selectFrom('alert_deliveries')
+    .selectAll()
+    .where('status', '=', 'pending')
+    .where('attempts', '=', 0)
+    .where('created_at', '<', opts.before.toISOString())
+    .where(heldBack)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('alert_attempts')
+            .select('alert_attempts.delivery_id')
+            .whereRef('alert_attempts.delivery_id', '=', 'alert_deliveries.id'),
+        ),
+      ),
+    )
+    .orderBy('event_id')
+    .limit(opts.limit)
+    .execute();
+  const expired: DeliveryInfo[] = [];
+  for (const row of rows) {
+    const lastError = 'never sent: held back behind an earlier undelivered alert of its channel';
+    const done = await db
+      .updateTable('alert_deliveries')
+      .set({ status: 'expired', next_attempt_at: now, last_error: lastError })
+      .where('id', '=', row.id)
+      .where('status', '=', 'pending')
+      .where('attempts', '=', 0)
+      .executeTakeFirst();
+    if (Number(done.numUpdatedRows) === 1) {
+      expired.push(toDelivery({ ...row, status: 'expired', last_error: lastError }));
+    }
+  }
+  return expired;
+}
+
 export async function claimDeliveries(
   db: Kysely<Database>,
   secretKey: Buffer,
@@ -40,12 +164,20 @@ export async function claimDeliveries(
 ): Promise<ClaimedDelivery[]> {
   const now = opts.now.toISOString();
   const leaseUntil = new Date(opts.now.getTime() + opts.leaseMs).toISOString();
+  await startRoundsForNewAlerts(db, now);
+  // At most one delivery per channel, its first undelivered one: the next is claimed only
+  // once this one is delivered or given up.
   const candidates = await db
     .selectFrom('alert_deliveries')
-    .select(['id', 'status', 'attempts'])
+    .innerJoin(firstUndelivered(db).as('f'), (join) =>
+      join
+        .onRef('f.channel_id', '=', 'alert_deliveries.channel_id')
+        .onRef('f.first', '=', 'alert_deliveries.event_id'),
+    )
+    .select(['alert_deliveries.id', 'alert_deliveries.status', 'alert_deliveries.attempts'])
     .where(due(now))
-    .orderBy('next_attempt_at')
-    .orderBy('event_id')
+    .orderBy('alert_deliveries.next_attempt_at')
+    .orderBy('alert_deliveries.event_id')
     .limit(opts.limit)
     .execute();
 
@@ -64,6 +196,7 @@ export async function claimDeliveries(
       .where('status', '=', candidate.status)
       .where('attempts', '=', candidate.attempts)
       .where(due(now))
+      .where(first)
       .executeTakeFirst();
     if (Number(won.numUpdatedRows) !== 1) continue;
     const row = await db
@@ -206,12 +339,13 @@ export async function recordAttempt(
       })
       .execute();
     if (attempt.ok) {
-      // The receiver is back: what waits for its next round goes now, oldest event first.
+      // The receiver is back: what waits for a retry or its next round goes now, oldest
+      // event first.
       await trx
         .updateTable('alert_deliveries')
         .set({ next_attempt_at: now })
         .where('channel_id', '=', row.channel_id)
-        .where('status', '=', 'failed')
+        .where('status', 'in', ['pending', 'failed'])
         .where('next_attempt_at', '>', now)
         .execute();
     }

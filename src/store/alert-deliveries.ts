@@ -1,14 +1,15 @@
 import type { Kysely } from 'kysely';
 import type { AlertEvent, AttemptInfo, DeliveryInfo, DeliveryStatus } from '../alerts/model.ts';
-import { conflict, notFound } from '../domain/errors.ts';
+import { conflict } from '../domain/errors.ts';
 import type { Severity } from '../domain/status.ts';
-import { audit, existing, type Actor } from './alert-changes.ts';
+import { audit, channelByRef, existing, type Actor } from './alert-changes.ts';
 import type { AlertDeliveryRow } from './alert-rows.ts';
 import type { Database } from './schema.ts';
 
 export interface DeliveryQuery {
   status?: DeliveryStatus[];
-  channelId?: string;
+  /** A channel id or name; one that names no channel is a not-found error. */
+  channel?: string;
   /** 1 to 500; newest first. */
   limit?: number;
 }
@@ -35,7 +36,10 @@ export function toDelivery(row: AlertDeliveryRow): DeliveryInfo {
 export async function listDeliveries(db: Kysely<Database>, query: DeliveryQuery) {
   let select = db.selectFrom('alert_deliveries').selectAll();
   if (query.status?.length) select = select.where('status', 'in', query.status);
-  if (query.channelId) select = select.where('channel_id', '=', query.channelId);
+  if (query.channel !== undefined) {
+    const channel = await channelByRef(db, query.channel);
+    select = select.where('channel_id', '=', channel.id);
+  }
   const rows = await select
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
@@ -112,14 +116,8 @@ const requeued = (now: Date) => ({
 
 export async function retryChannel(db: Kysely<Database>, wanted: string, opts: Actor) {
   return db.transaction().execute(async (trx) => {
-    const channel = await trx
-      .selectFrom('alert_channels')
-      .select(['id', 'name'])
-      .where((eb) => eb.or([eb('id', '=', wanted), eb('name', '=', wanted)]))
-      .executeTakeFirst();
-    if (!channel) {
-      throw notFound(`no alert channel "${wanted}" (by id or name); list the channels`);
-    }
+    const { id, name } = await channelByRef(trx, wanted);
+    const channel = { id, name };
     // One time for all of them: the dispatcher then takes them in event order.
     const result = await trx
       .updateTable('alert_deliveries')

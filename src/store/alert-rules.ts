@@ -33,7 +33,9 @@ export async function createRule(db: Kysely<Database>, input: NewRule, opts: Act
     const channels = await trx.selectFrom('alert_channels').select(['id', 'name']).execute();
     const ids: string[] = [];
     for (const wanted of input.channels) {
-      const found = channels.find((c) => c.id === wanted || c.name === wanted);
+      // An id wins over a name that happens to spell it, as everywhere a channel is named.
+      const found =
+        channels.find((c) => c.id === wanted) ?? channels.find((c) => c.name === wanted);
       if (!found) {
         throw invalidInput(
           `no alert channel "${wanted}" (by id or name); add it first or list the channels`,

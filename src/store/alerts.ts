@@ -18,7 +18,12 @@ import {
   removeChannel,
   sealLegacy,
 } from './alert-channels.ts';
-import { claimDeliveries, recordAttempt, type AttemptRecord } from './alert-claims.ts';
+import {
+  claimDeliveries,
+  expireUntried,
+  recordAttempt,
+  type AttemptRecord,
+} from './alert-claims.ts';
 import {
   getDelivery,
   listDeliveries,
@@ -36,13 +41,14 @@ export interface AlertStore {
   /** Admin: adds a channel and audits it. A name in use is a `conflict`. */
   createAlertChannel(input: NewChannel, opts: Actor): Promise<ChannelInfo>;
   listAlertChannels(): Promise<ChannelInfo[]>;
-  /** The channel with its secrets, for sending; never for an API answer. */
-  alertChannelForSending(id: string): Promise<ChannelSecretView | undefined>;
+  /** The channel (by id or name) with its secrets, for sending; never for an API answer.
+   * `not_found` when no channel has that id or name. */
+  alertChannelForSending(channel: string): Promise<ChannelSecretView>;
   /**
-   * Removes a channel; `conflict` while a rule sends to it. Its deliveries not yet sent
+   * Removes a channel (by id or name); `conflict` while a rule sends to it. Its deliveries not yet sent
    * are cancelled in the same transaction.
    */
-  removeAlertChannel(id: string, opts: Actor): Promise<ChannelInfo>;
+  removeAlertChannel(channel: string, opts: Actor): Promise<ChannelInfo>;
   createAlertRule(input: NewRule, opts: Actor): Promise<RuleInfo>;
   listAlertRules(): Promise<RuleInfo[]>;
   removeAlertRule(id: string, opts: Actor): Promise<RuleInfo>;
@@ -68,6 +74,16 @@ export interface AlertStore {
     owner: string,
     opts: { now: Date; leaseMs: number; limit: number },
   ): Promise<ClaimedDelivery[]>;
+  /**
+   * Expires deliveries never tried that were raised before `before` (held back behind an
+   * earlier undelivered alert of their channel); returns them. A delivery ever tried,
+   * retried ones included, expires only after a failed round.
+   */
+  expireUntriedAlertDeliveries(opts: {
+    now: Date;
+    before: Date;
+    limit: number;
+  }): Promise<DeliveryInfo[]>;
   /**
    * Records one attempt and its effect on the delivery and the channel's health, only
    * while `owner` still holds the lease. Returns undefined when the lease was lost.
@@ -104,6 +120,7 @@ export function alertStore(db: Kysely<Database>, secretKey: Buffer | undefined):
     retryAlertChannel: (channel, opts) => retryChannel(db, channel, opts),
     sealAlertSecrets: async () => (secretKey ? sealLegacy(db, secretKey) : 0),
     claimAlertDeliveries: (owner, opts) => claimDeliveries(db, key(), owner, opts),
+    expireUntriedAlertDeliveries: (opts) => expireUntried(db, opts),
     recordAlertAttempt: (id, owner, attempt) => recordAttempt(db, id, owner, attempt),
     warnClosingWindows: (opts) => warnClosingWindows(db, opts),
   };
@@ -124,6 +141,7 @@ export const ALERT_STORE_METHODS = {
   retryAlertChannel: true,
   sealAlertSecrets: true,
   claimAlertDeliveries: true,
+  expireUntriedAlertDeliveries: true,
   recordAlertAttempt: true,
   warnClosingWindows: true,
 } as const satisfies Record<keyof AlertStore, true>;

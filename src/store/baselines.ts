@@ -1,8 +1,14 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Kysely, Transaction } from 'kysely';
 import { type CheckSettings, DEFAULT_CHECK_SETTINGS } from '../checks/settings.ts';
 import { invalidInput, notFound } from '../domain/errors.ts';
 import type { Baseline, BaselineReason } from '../drift/detect.ts';
-import { actionResourceIds, followActions, type SettledAction } from '../drift/follow.ts';
+import {
+  actionResourceIds,
+  type BaselineState,
+  followActions,
+  type SettledAction,
+} from '../drift/follow.ts';
 import type { DiscoveredResource } from '../inventory/types.ts';
 import type { BaselineRow } from './baseline-rows.ts';
 import type { ResourceRow } from './inventory-rows.ts';
@@ -158,7 +164,8 @@ async function ensureBaselines(
   const ids = list.map((r) => r.id);
   return db.transaction().execute(async (trx) => {
     const current = new Map((await active(trx, ids)).map((b) => [b.resourceId, b]));
-    const missing = list.filter((r) => !current.has(r.id));
+    // A first baseline records a full reading, never a guess for what a read missed.
+    const missing = list.filter((r) => !current.has(r.id) && !r.unread?.length);
     // A resource that lost its active baseline keeps its history: the new one numbers on.
     const versions = await latestVersions(
       trx,
@@ -188,10 +195,18 @@ async function ensureBaselines(
     // A change the product made itself was approved and audited: what it changed is the new
     // reference, and only what it left alone can still drift.
     const settled = await settledSince(trx, list, current);
+    await addStatesBeforeFixes(trx, settled, current);
     const followed = list.flatMap((r) => {
       const actions = settled.get(r.id);
       const baseline = current.get(r.id);
-      return actions && baseline ? [{ ...r, ...followActions(baseline, r, actions) }] : [];
+      if (!actions || !baseline) return [];
+      const next = followActions(baseline, r, actions);
+      // Rollbacks alone move the baseline only where a baseline had recorded their fix.
+      const unchanged =
+        isDeepStrictEqual(next.config, baseline.config) &&
+        isDeepStrictEqual(next.tags, baseline.tags);
+      if (unchanged && actions.every((a) => a.status === 'rolled_back')) return [];
+      return [{ ...r, ...next }];
     });
     if (followed.length > 0) {
       await capture(trx, followed, { ...opts, reason: 'remediated' }, (id) => ({
@@ -213,7 +228,7 @@ async function settledSince(
   db: Db,
   resources: DiscoveredResource[],
   current: Map<string, Baseline>,
-): Promise<Map<string, SettledAction[]>> {
+): Promise<Map<string, Settled[]>> {
   const byActionResource = new Map<string, string[]>();
   for (const resource of resources) {
     if (!current.has(resource.id)) continue;
@@ -221,18 +236,24 @@ async function settledSince(
       byActionResource.set(id, [...(byActionResource.get(id) ?? []), resource.id]);
     }
   }
-  const found = new Map<string, (SettledAction & { at: string })[]>();
+  const found = new Map<string, (Settled & { at: string })[]>();
   for (const ids of chunks([...byActionResource.keys()])) {
     const rows = await db
       .selectFrom('actions')
-      .select(['id', 'type', 'status', 'resource_id', 'updated_at'])
+      .select(['id', 'type', 'status', 'resource_id', 'updated_at', 'completed_at'])
       .where('resource_id', 'in', ids)
       .where('status', 'in', SETTLED)
       .execute();
     for (const row of rows) {
       for (const resourceId of byActionResource.get(row.resource_id) ?? []) {
         if (row.updated_at <= (current.get(resourceId)?.capturedAt ?? '')) continue;
-        const action = { id: row.id, type: row.type, status: row.status, at: row.updated_at };
+        const action = {
+          id: row.id,
+          type: row.type,
+          status: row.status,
+          at: row.updated_at,
+          completedAt: row.completed_at,
+        };
         found.set(resourceId, [...(found.get(resourceId) ?? []), action]);
       }
     }
@@ -245,6 +266,56 @@ async function settledSince(
         .map(({ at: _at, ...action }) => action),
     ]),
   );
+}
+
+/**
+ * For each rolled-back action, the baseline its resource had before the fix, when only
+ * baselines the product moved itself (`remediated`) were taken since the fix completed:
+ * one of them recorded what the rollback undid. A baseline a person captured or promoted
+ * since stands as they chose it, and an action that never completed changed no baseline.
+ */
+async function addStatesBeforeFixes(
+  db: Db,
+  settled: Map<string, Settled[]>,
+  current: Map<string, Baseline>,
+): Promise<void> {
+  const ids = [...settled]
+    .filter(([, actions]) => actions.some((a) => a.status === 'rolled_back' && a.completedAt))
+    .map(([id]) => id);
+  if (ids.length === 0) return;
+  const history = new Map<string, HistoryRow[]>();
+  for (const batch of chunks(ids)) {
+    const rows = await db
+      .selectFrom('baselines')
+      .select(['resource_id', 'version', 'captured_at', 'reason', 'config', 'tags'])
+      .where('resource_id', 'in', batch)
+      .execute();
+    for (const row of rows) {
+      history.set(row.resource_id, [...(history.get(row.resource_id) ?? []), row]);
+    }
+  }
+  for (const id of ids) {
+    const versions = (history.get(id) ?? []).sort((a, b) => Number(a.version) - Number(b.version));
+    const active = current.get(id);
+    for (const action of settled.get(id) ?? []) {
+      if (action.status !== 'rolled_back' || !action.completedAt) continue;
+      const completedAt = action.completedAt;
+      const since = versions.findIndex((v) => v.captured_at > completedAt);
+      const before = since === -1 ? versions.at(-1) : versions[since - 1];
+      if (!before || since === -1 || Number(before.version) === active?.version) continue;
+      if (versions.slice(since).some((v) => v.reason !== 'remediated')) continue;
+      action.before = stateOf(before);
+    }
+  }
+}
+
+/** A settled action and when its fix completed (null if it never did). */
+type Settled = SettledAction & { completedAt: string | null };
+type HistoryRow = Pick<BaselineRow, 'resource_id' | 'version' | 'captured_at' | 'reason'> &
+  Pick<BaselineRow, 'config' | 'tags'>;
+
+function stateOf(row: Pick<BaselineRow, 'config' | 'tags'>): BaselineState {
+  return { config: JSON.parse(row.config), tags: JSON.parse(row.tags) };
 }
 
 async function latestVersions(db: Db, resourceIds: string[]): Promise<Map<string, number>> {

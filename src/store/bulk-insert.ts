@@ -1,4 +1,5 @@
 import { CompiledQuery, type Insertable, type Kysely, type Transaction } from 'kysely';
+import { compiledSql } from './compiled.ts';
 import type { Database } from './schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -23,10 +24,9 @@ export interface InsertShape {
 
 /**
  * Inserts rows, many per statement, through statements compiled once per shape and
- * reused. Kysely builds and compiles a node for every bound value, which for a batch of
- * a thousand findings costs more than the database's own work; yet the SQL of an insert
- * of n rows into the same columns is always the same. It is compiled once from n rows of
- * placeholders, and each batch binds its values row by row in the same column order.
+ * reused (`compiledSql`): the SQL of an insert of n rows into the same columns is always
+ * the same. It is compiled once from n rows of placeholders, and each batch binds its
+ * values row by row in the same column order; the sizes n are few (`statementSize`).
  * Every row must have the same columns as the first, which is checked.
  */
 export async function insertRows<T extends Table>(
@@ -38,8 +38,9 @@ export async function insertRows<T extends Table>(
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
   const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length));
-  for (let start = 0; start < rows.length; start += perStatement) {
-    const chunk = rows.slice(start, start + perStatement);
+  for (let start = 0; start < rows.length;) {
+    const chunk = rows.slice(start, start + statementSize(rows.length - start, perStatement));
+    start += chunk.length;
     const sql = statementFor(db, table, columns, chunk.length, shape);
     const parameters: unknown[] = new Array(chunk.length * columns.length);
     let at = 0;
@@ -49,20 +50,27 @@ export async function insertRows<T extends Table>(
         throw new Error(`insertRows(${table}): every row must have the columns of the first`);
       }
       for (const column of columns) {
-        if (!(column in values)) {
+        const value = values[column];
+        if (value === undefined && !(column in values)) {
           throw new Error(`insertRows(${table}): a row has no ${column}`);
         }
-        parameters[at++] = values[column];
+        parameters[at++] = value;
       }
     }
     await db.executeQuery(CompiledQuery.raw(sql, parameters));
   }
 }
 
-/** Compiled statements by dialect (its adapter's class), then by table, shape and size. */
-const compiled = new WeakMap<object, Map<string, string>>();
-/** Sizes vary only in a batch's last statement; a few dozen shapes cover a busy server. */
-const KEPT_PER_DIALECT = 64;
+/**
+ * How many of the rows left go in the next statement: as many as fit, else the largest
+ * power of two that does. Batches of every size then share a handful of statements (the
+ * full one and the powers of two under it), where one per row count would compile and
+ * keep a statement of thousands of parameters for nearly every batch.
+ */
+export function statementSize(left: number, perStatement: number): number {
+  if (left >= perStatement) return perStatement;
+  return 2 ** Math.floor(Math.log2(left));
+}
 
 function statementFor(
   db: Db,
@@ -71,26 +79,17 @@ function statementFor(
   rowCount: number,
   shape: InsertShape | undefined,
 ): string {
-  const dialect = db.getExecutor().adapter.constructor;
-  let byKey = compiled.get(dialect);
-  if (!byKey) {
-    byKey = new Map();
-    compiled.set(dialect, byKey);
-  }
-  const key = `${table}|${shape?.name ?? ''}|${columns.join(',')}|${rowCount}`;
-  const known = byKey.get(key);
-  if (known !== undefined) return known;
-
-  const placeholder = Object.fromEntries(columns.map((column) => [column, null]));
-  const insert = db
-    .insertInto(table)
-    .values(Array.from({ length: rowCount }, () => placeholder) as never);
-  const query = shape ? shape.finish(insert).compile() : insert.compile();
-  if (query.parameters.length !== rowCount * columns.length) {
-    // Kysely wrote some value into the SQL rather than binding it: the layout would not match.
-    throw new Error(`insertRows(${table}): the compiled statement does not bind every value`);
-  }
-  if (byKey.size >= KEPT_PER_DIALECT) byKey.delete(byKey.keys().next().value!);
-  byKey.set(key, query.sql);
-  return query.sql;
+  const key = `insert|${table}|${shape?.name ?? ''}|${columns.join(',')}|${rowCount}`;
+  return compiledSql(db, key, () => {
+    const placeholder = Object.fromEntries(columns.map((column) => [column, null]));
+    const insert = db
+      .insertInto(table)
+      .values(Array.from({ length: rowCount }, () => placeholder) as never);
+    const query = shape ? shape.finish(insert).compile() : insert.compile();
+    if (query.parameters.length !== rowCount * columns.length) {
+      // Kysely wrote some value into the SQL rather than binding it: the layout would not match.
+      throw new Error(`insertRows(${table}): the compiled statement does not bind every value`);
+    }
+    return query;
+  });
 }

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Exclusion, FindingReport } from '../domain/finding.ts';
 import { SEVERITIES } from '../domain/status.ts';
-import { queueEvent } from './events.ts';
+import { appendEvent, queueEvent } from './events.ts';
 import { type FindingRow, toExclusion } from './finding-rows.ts';
 import { dataText } from './rows.ts';
 import type { Database } from './schema.ts';
@@ -57,6 +57,26 @@ export async function appendFindingEvents(
     };
     await queueEvent(trx, { ...base, data: dataText({ ...data, ...cause?.data }) });
   }
+}
+
+/** One audit event about one finding, outside any import: a dismissal, a reopening. */
+export async function findingEvent(
+  trx: Trx,
+  row: FindingRow,
+  input: Change,
+  change: string,
+  comment: string | null,
+) {
+  await appendEvent(trx, {
+    action_id: null,
+    at: input.now.toISOString(),
+    actor: input.actor,
+    type: 'finding',
+    from_status: null,
+    to_status: null,
+    comment,
+    data: dataText({ findingId: row.id, kind: row.kind, severity: row.severity, change }),
+  });
 }
 
 /** Every exclusion, to test findings against in memory. */

@@ -1,10 +1,8 @@
-import { type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { ActionSummary, AuditEvent } from '../domain/action.ts';
 import { conflict, invalidInput, notFound } from '../domain/errors.ts';
 import {
   type Exclusion,
-  EXCLUSION_SCOPES,
-  type ExclusionScope,
   type Finding,
   type FindingKind,
   type FindingReport,
@@ -12,35 +10,42 @@ import {
   type ReportResult,
   type StoredFindingStatus,
   FINDING_KINDS,
+  noReportedChanges,
   STORED_FINDING_STATUSES,
 } from '../domain/finding.ts';
 import { SEVERITIES, type Severity, severityRank } from '../domain/status.ts';
 import { createInTransaction, isUniqueViolation } from './actions.ts';
-import { appendEvent, withQueuedEvents } from './events.ts';
-import { insertFindingRows, updateFindingRows } from './finding-writes.ts';
-import { getSettings } from './settings.ts';
+import { compiledSql } from './compiled.ts';
+import { withQueuedEvents } from './events.ts';
 import {
   allExclusions,
   appendFindingEvents,
   type FindingChange,
+  findingEvent,
   matches,
   reportOf,
-  splitTag,
 } from './finding-changes.ts';
 import {
-  type ExclusionRow,
+  addExclusion,
+  listExclusions,
+  type NewExclusion,
+  removeExclusion,
+} from './finding-exclusions.ts';
+import {
   FINDING_SUMMARY_COLUMNS,
   type FindingRow,
-  toExclusion,
   toFinding,
   toFindingSummary,
 } from './finding-rows.ts';
+import { insertFindingRows, updateFindingRows } from './finding-writes.ts';
+import { newId } from './ids.ts';
+import { closeResolvedActions } from './resolved-actions.ts';
 import { containsText, escapeLike, keysetPage, pageLimit } from './list.ts';
-import { dataText, SUMMARY_COLUMNS, toEvent, toSummary } from './rows.ts';
+import { SUMMARY_COLUMNS, toEvent, toSummary } from './rows.ts';
 import type { Database } from './schema.ts';
 import type { CreateResult, NewAction, Page } from './store.ts';
-import { applyTransition } from './transition.ts';
-import { newId } from './ids.ts';
+
+export type { NewExclusion };
 
 export const FINDING_SORTS = ['lastSeen', 'firstSeen', 'severity'] as const;
 export type FindingSort = (typeof FINDING_SORTS)[number];
@@ -66,12 +71,6 @@ export interface FindingCounts {
   byStatus: Record<StoredFindingStatus, number>;
   byKind: Record<FindingKind, number>;
   bySeverity: Record<Severity, number>;
-}
-
-export interface NewExclusion {
-  scope: ExclusionScope;
-  value: string;
-  reason: string;
 }
 
 type Change = { actor: string; now: Date };
@@ -136,9 +135,6 @@ export function findingStore(db: Kysely<Database>): FindingStore {
 
 type Trx = Transaction<Database>;
 
-/** Statuses of actions a passing check closes: nobody has approved them yet. */
-const CLOSABLE = ['suggested', 'pending_approval'];
-
 async function record(
   db: Kysely<Database>,
   reports: FindingReport[],
@@ -166,14 +162,7 @@ async function recordInTransaction(
   const now = opts.now.toISOString();
   const exclusions = await allExclusions(trx);
   const existing = await existingRows(trx, reports);
-  const result: ReportResult = {
-    opened: 0,
-    updated: 0,
-    resolved: 0,
-    dismissed: 0,
-    excluded: 0,
-    findingIds: [],
-  };
+  const result: ReportResult = { ...noReportedChanges(), findingIds: [] };
   const inserts: FindingRow[] = [];
   const fresh = new Set<FindingRow>();
   const events: FindingChange[] = [];
@@ -184,6 +173,9 @@ async function recordInTransaction(
   for (const report of reports) {
     const name = `${report.origin}\u0000${report.key}`;
     const row = existing.get(name);
+    // Every report stamps its finding with this import's time: a row that has it already
+    // was reported earlier in the same import, in this batch or an earlier one.
+    if (row?.last_seen === now) result.repeated += 1;
     if (report.state === 'passed') {
       if (row && (row.status === 'open' || row.status === 'excluded')) {
         const set = {
@@ -258,11 +250,19 @@ async function recordInTransaction(
   await appendFindingEvents(trx, events, opts);
 
   const created = await createInTransaction(trx, actions, opts);
-  await closeResolvedActions(trx, resolved, opts);
+  await closeResolvedActions(trx, resolved, opts, (f) => `${f.origin} reports the check passed`);
   return { report: result, actions: created };
 }
 
-/** The stored rows for the reports' origin and key pairs, keyed by both. */
+/** Keys looked up per statement; a shorter list is padded with its first key. */
+const KEYS_PER_LOOKUP = 500;
+
+/**
+ * The stored rows for the reports' origin and key pairs, keyed by both. Every lookup is
+ * the same statement of `KEYS_PER_LOOKUP` keys, compiled once: an import asks it for
+ * each batch, and building its hundreds of parameters again each time cost more than the
+ * lookup itself.
+ */
 async function existingRows(trx: Trx, reports: FindingReport[]): Promise<Map<string, FindingRow>> {
   const byOrigin = new Map<string, Set<string>>();
   for (const r of reports) {
@@ -270,63 +270,27 @@ async function existingRows(trx: Trx, reports: FindingReport[]): Promise<Map<str
     keys.add(r.key);
     byOrigin.set(r.origin, keys);
   }
+  const sql = compiledSql(trx, `findings|by-origin-key|${KEYS_PER_LOOKUP}`, () =>
+    trx
+      .selectFrom('findings')
+      .selectAll()
+      .where('origin', '=', '')
+      .where('key', 'in', new Array<string>(KEYS_PER_LOOKUP).fill(''))
+      .compile(),
+  );
   const found = new Map<string, FindingRow>();
   for (const [origin, keySet] of byOrigin) {
     const keys = [...keySet];
-    for (let i = 0; i < keys.length; i += 500) {
-      const rows = await trx
-        .selectFrom('findings')
-        .selectAll()
-        .where('origin', '=', origin)
-        .where('key', 'in', keys.slice(i, i + 500))
-        .execute();
+    for (let i = 0; i < keys.length; i += KEYS_PER_LOOKUP) {
+      const chunk = keys.slice(i, i + KEYS_PER_LOOKUP);
+      while (chunk.length < KEYS_PER_LOOKUP) chunk.push(chunk[0]!);
+      const { rows } = await trx.executeQuery<FindingRow>(
+        CompiledQuery.raw(sql, [origin, ...chunk]),
+      );
       for (const row of rows) found.set(`${row.origin}\u0000${row.key}`, row);
     }
   }
   return found;
-}
-
-/**
- * Rejects each suggested or pending action whose every linked finding is now resolved. An
- * action linked to a finding that is not stored (suggested by hand) is left to people.
- */
-async function closeResolvedActions(trx: Trx, resolved: FindingRow[], opts: Change) {
-  if (resolved.length === 0) return;
-  const candidates = new Map<string, string>();
-  for (const finding of resolved) {
-    const links = await trx
-      .selectFrom('action_findings')
-      .innerJoin('actions', 'actions.id', 'action_findings.action_id')
-      .select('actions.id')
-      .where('action_findings.origin', '=', finding.origin)
-      .where('action_findings.finding_id', '=', finding.key)
-      .where('actions.status', 'in', CLOSABLE)
-      .execute();
-    for (const link of links) candidates.set(link.id, finding.origin);
-  }
-  for (const [actionId, origin] of candidates) {
-    const links = await trx
-      .selectFrom('action_findings')
-      .leftJoin('findings', (join) =>
-        join
-          .onRef('findings.origin', '=', 'action_findings.origin')
-          .onRef('findings.key', '=', 'action_findings.finding_id'),
-      )
-      .select(['findings.status'])
-      .where('action_findings.action_id', '=', actionId)
-      .execute();
-    if (!links.every((link) => link.status === 'resolved')) continue;
-    const row = await trx
-      .selectFrom('actions')
-      .selectAll()
-      .where('id', '=', actionId)
-      .executeTakeFirstOrThrow();
-    await applyTransition(trx, row, 'reject', {
-      actor: 'system',
-      now: opts.now,
-      comment: `resolved: ${origin} reports the check passed`,
-    });
-  }
 }
 
 type ReportColumns = Omit<
@@ -534,25 +498,6 @@ async function changeStatus(trx: Trx, row: FindingRow, set: Partial<FindingRow>)
   }
 }
 
-async function findingEvent(
-  trx: Trx,
-  row: FindingRow,
-  input: Change,
-  change: string,
-  comment: string | null,
-) {
-  await appendEvent(trx, {
-    action_id: null,
-    at: input.now.toISOString(),
-    actor: input.actor,
-    type: 'finding',
-    from_status: null,
-    to_status: null,
-    comment,
-    data: dataText({ findingId: row.id, kind: row.kind, severity: row.severity, change }),
-  });
-}
-
 async function dismissFinding(
   db: Kysely<Database>,
   id: string,
@@ -604,169 +549,5 @@ async function reopenFinding(db: Kysely<Database>, id: string, input: Change): P
     await changeStatus(trx, row, set);
     await findingEvent(trx, row, input, 'reopened', null);
     return toFinding({ ...row, ...set });
-  });
-}
-
-async function listExclusions(db: Kysely<Database>): Promise<Exclusion[]> {
-  const rows = await db
-    .selectFrom('finding_exclusions')
-    .selectAll()
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
-  return rows.map(toExclusion);
-}
-
-const ACCOUNT = /^(\d{12}|[A-Za-z][\w.@:/-]*)$/;
-const ARN = /^arn:aws[\w-]*:[\w-]+:[\w-]*:\d{0,12}:\S+$/;
-const KUBE_ID = /^[^\s/%]+\/[^\s/%]*\/[^\s/%]+\/[^\s/%]+$/;
-
-/** Refuses an exclusion that could never match, saying what each scope takes. */
-function checkExclusion(input: NewExclusion): NewExclusion {
-  if (!EXCLUSION_SCOPES.includes(input.scope)) {
-    throw invalidInput(`exclusion scope must be one of ${EXCLUSION_SCOPES.join(', ')}`, {
-      field: 'scope',
-    });
-  }
-  const value = typeof input.value === 'string' ? input.value.trim() : '';
-  if (!value) throw invalidInput('an exclusion needs a value', { field: 'value' });
-  if (input.scope === 'tag' && !/^[^=]+=/.test(value)) {
-    throw invalidInput(`a tag exclusion is key=value, e.g. env=sandbox; got "${value}"`, {
-      field: 'value',
-    });
-  }
-  if (input.scope === 'account' && !ACCOUNT.test(value)) {
-    throw invalidInput(
-      `an account exclusion is a 12-digit AWS account id or a kube context name; got "${value}"`,
-      { field: 'value' },
-    );
-  }
-  if (input.scope === 'resource' && !ARN.test(value) && !KUBE_ID.test(value)) {
-    throw invalidInput(
-      'a resource exclusion is the resource id as findings show it: an ARN ' +
-        `(arn:aws:s3:::bucket) or context/namespace/Kind/name; got "${value}"`,
-      { field: 'value' },
-    );
-  }
-  const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
-  if (!reason) throw invalidInput('an exclusion needs a reason', { field: 'reason' });
-  return { scope: input.scope, value, reason };
-}
-
-async function addExclusion(
-  db: Kysely<Database>,
-  input: NewExclusion,
-  opts: Change,
-): Promise<{ exclusion: Exclusion; excluded: number }> {
-  const checked = checkExclusion(input);
-  try {
-    return await db.transaction().execute(async (trx) => {
-      const row: ExclusionRow = {
-        id: newId(),
-        scope: checked.scope,
-        value: checked.value,
-        reason: checked.reason,
-        created_by: opts.actor,
-        created_at: opts.now.toISOString(),
-      };
-      await trx.insertInto('finding_exclusions').values(row).execute();
-      const exclusion = toExclusion(row);
-      const open = await candidates(trx, exclusion, 'open');
-      const ids = open.filter((f) => matches(exclusion, reportOf(f))).map((f) => f.id);
-      for (let i = 0; i < ids.length; i += 500) {
-        await trx
-          .updateTable('findings')
-          .set({ status: 'excluded', exclusion_id: row.id, updated_at: row.created_at })
-          .where('id', 'in', ids.slice(i, i + 500))
-          .execute();
-      }
-      await exclusionEvent(trx, exclusion, opts, 'added', ids.length);
-      return { exclusion, excluded: ids.length };
-    });
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-    throw conflict(`an exclusion of ${checked.scope} "${checked.value}" already exists`, {
-      scope: checked.scope,
-      value: checked.value,
-    });
-  }
-}
-
-/** The findings of `status` an exclusion may match, narrowed in SQL as far as it can be. */
-async function candidates(trx: Trx, exclusion: Exclusion, status: string) {
-  let q = trx
-    .selectFrom('findings')
-    .select(['id', 'resource_id', 'resource_account', 'resource_tags'])
-    .where('status', '=', status);
-  if (exclusion.scope === 'resource') q = q.where('resource_id', '=', exclusion.value);
-  if (exclusion.scope === 'account') q = q.where('resource_account', '=', exclusion.value);
-  if (exclusion.scope === 'tag') {
-    const [key] = splitTag(exclusion.value);
-    q = q.where('resource_tags', 'like', `%${escapeLike(JSON.stringify(key))}%`);
-  }
-  return q.execute();
-}
-
-async function removeExclusion(
-  db: Kysely<Database>,
-  id: string,
-  opts: Change,
-): Promise<{ exclusion: Exclusion; reopened: number }> {
-  return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .selectFrom('finding_exclusions')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (!row) throw notFound(`no exclusion with id "${id}"; list exclusions to find its id`);
-    await trx.deleteFrom('finding_exclusions').where('id', '=', id).execute();
-    const others = await allExclusions(trx);
-    const kept = await trx
-      .selectFrom('findings')
-      .selectAll()
-      .where('exclusion_id', '=', id)
-      .where('status', '=', 'excluded')
-      .execute();
-    const now = opts.now.toISOString();
-    let reopened = 0;
-    for (const finding of kept) {
-      const other = others.find((e) => matches(e, reportOf(finding)));
-      const set = other
-        ? { exclusion_id: other.id, updated_at: now }
-        : { status: 'open', exclusion_id: null, updated_at: now };
-      await trx.updateTable('findings').set(set).where('id', '=', finding.id).execute();
-      if (!other) {
-        reopened += 1;
-        await findingEvent(trx, finding, opts, 'reopened', `exclusion ${id} removed`);
-      }
-    }
-    const exclusion = toExclusion(row);
-    await exclusionEvent(trx, exclusion, opts, 'removed', reopened);
-    return { exclusion, reopened };
-  });
-}
-
-async function exclusionEvent(
-  trx: Trx,
-  exclusion: Exclusion,
-  opts: Change,
-  change: 'added' | 'removed',
-  findings: number,
-) {
-  await appendEvent(trx, {
-    action_id: null,
-    at: opts.now.toISOString(),
-    actor: opts.actor,
-    type: 'exclusion',
-    from_status: null,
-    to_status: null,
-    comment: exclusion.reason,
-    data: dataText({
-      exclusionId: exclusion.id,
-      scope: exclusion.scope,
-      value: exclusion.value,
-      change,
-      findings,
-    }),
   });
 }

@@ -8,8 +8,17 @@ import { randomUUID } from 'node:crypto';
  * random bits come from Node's `randomUUID`, which draws from a pooled buffer.
  */
 export function newId(now: number = Date.now()): string {
-  const random = randomUUID();
-  const time = now.toString(16).padStart(12, '0');
   // A version 4 UUID is random past its version digit (index 14) and keeps its variant.
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
+  return `${timePrefix(now)}-7${randomUUID().slice(15)}`;
+}
+
+/** The time fields of the last id made: a batch makes thousands within one millisecond. */
+let last = { ms: -1, prefix: '' };
+
+function timePrefix(ms: number): string {
+  if (ms !== last.ms) {
+    const time = ms.toString(16).padStart(12, '0');
+    last = { ms, prefix: `${time.slice(0, 8)}-${time.slice(8, 12)}` };
+  }
+  return last.prefix;
 }

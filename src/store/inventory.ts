@@ -15,6 +15,7 @@ import {
 } from '../inventory/runs.ts';
 import type { DiscoveredResource } from '../inventory/types.ts';
 import { FINDING_SUMMARY_COLUMNS, toFindingSummary } from './finding-rows.ts';
+import { resolveGoneFindings } from './gone-findings.ts';
 import type { ResourceRow, ScanRunRow } from './inventory-rows.ts';
 import {
   containsText,
@@ -407,19 +408,28 @@ async function updateInventory(
         )
         .execute();
     }
-    let gone = 0;
+    const goneIds: string[] = [];
     for (const scope of update.completeScopes) {
-      const result = await trx
-        .updateTable('resources')
-        .set({ gone_at: now })
+      const found = await trx
+        .selectFrom('resources')
+        .select('id')
         .where('scope', '=', scope)
         // Not "not seen by this scan": a scan running alongside may have seen it since.
         .where('last_seen', '<', update.startedAt ?? now)
         .where('gone_at', 'is', null)
-        .executeTakeFirst();
-      gone += Number(result.numUpdatedRows ?? 0);
+        .execute();
+      const ids = found.map((r) => r.id);
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        await trx
+          .updateTable('resources')
+          .set({ gone_at: now })
+          .where('id', 'in', ids.slice(i, i + CHUNK))
+          .execute();
+      }
+      goneIds.push(...ids);
     }
-    return { added, updated: rows.length - added, gone };
+    await resolveGoneFindings(trx, goneIds, { actor: 'system', now: update.now });
+    return { added, updated: rows.length - added, gone: goneIds.length };
   });
 }
 

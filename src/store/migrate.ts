@@ -15,6 +15,7 @@ import * as findingResolution from './migrations/012-finding-resolution.ts';
 import * as tokenOwner from './migrations/013-token-owner.ts';
 import * as replicaPresence from './migrations/014-replica-presence.ts';
 import * as partialResolutionIndex from './migrations/015-partial-resolution-index.ts';
+import * as kubeContextKeys from './migrations/016-kube-context-finding-keys.ts';
 
 type Engine = 'sqlite' | 'postgres';
 type Step = { up(db: Kysely<any>, engine: Engine): Promise<void> };
@@ -36,6 +37,7 @@ const STEPS: Record<string, Step> = {
   '013-token-owner': tokenOwner,
   '014-replica-presence': replicaPresence,
   '015-partial-resolution-index': partialResolutionIndex,
+  '016-kube-context-finding-keys': kubeContextKeys,
 };
 
 /** The migrations this code knows, in order: a database serves once all of them have run. */

@@ -16,9 +16,14 @@ export function adaptNodeSqlite(db: DatabaseSync, group?: GroupCommit): SqliteDa
       cache.clear();
       db.close();
     },
-    prepare: (sql) => {
-      const inGroup = nested && group?.open() ? nested[sql] : undefined;
+    prepare: (text) => {
+      const inGroup = nested && group?.open() ? nested[text] : undefined;
       if (inGroup) return inGroup;
+      // Kysely begins deferred; a transaction that reads before it writes could then find
+      // another process's write lock at its first write and fail at once instead of
+      // waiting out the busy timeout. Taking the write lock up front waits like every
+      // other writer.
+      const sql = text === 'begin' ? 'begin immediate' : text;
       let statement = cache.get(sql);
       if (!statement) {
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);

@@ -1,7 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { RequestedOp } from '../domain/action.ts';
+import type { Plan, RequestedOp } from '../domain/action.ts';
 import { AppError, conflict, notFound } from '../domain/errors.ts';
 import {
+  checkApprovable,
   checkRequest,
   checkTransition,
   type Operation,
@@ -39,6 +40,9 @@ export async function applyTransition(
   const set = statusColumns(row, to, input, now);
   let selfApproval = false;
   if (op === 'approve') {
+    // Checked on the row this conditional update names, so a plan written meanwhile
+    // makes the approval lose the race rather than slip past the check.
+    checkApprovable(row.id, JSON.parse(row.plan) as Pick<Plan, 'error'>);
     selfApproval = await checkFourEyes(trx, row, input.actor);
     set.approved_by = input.actor;
     set.approved_at = now;

@@ -10,11 +10,11 @@ export interface Received {
   json: any;
 }
 
-export type Behaviour = 'ok' | 'error' | 'slow';
+export type Behaviour = 'ok' | 'error' | 'unavailable' | 'slow';
 
 /**
  * An HTTP receiver on 127.0.0.1 for Slack and webhook channels. `behaviour` decides the
- * answer (ok 200, error 500, slow: answers only after `slowMs`); `down()` closes the port
+ * answer (ok 200, error 500, unavailable 503, slow: answers only after `slowMs`); `down()` closes the port
  * so connections are refused, `up()` opens the same port again.
  */
 export async function startHttpReceiver() {
@@ -32,8 +32,8 @@ export async function startHttpReceiver() {
         req.on('end', () => {
           state.seen += 1;
           const body = Buffer.concat(chunks).toString('utf8');
-          if (state.behaviour === 'error') {
-            res.writeHead(500).end('boom');
+          if (state.behaviour === 'error' || state.behaviour === 'unavailable') {
+            res.writeHead(state.behaviour === 'error' ? 500 : 503).end('boom');
             return;
           }
           if (state.behaviour === 'slow') {

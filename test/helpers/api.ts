@@ -30,8 +30,8 @@ export interface CallOptions {
   /** A role picks that role's token; a string is sent as is; null sends none. */
   as?: Role | null | { token: string };
   body?: unknown;
-  /** Sent verbatim instead of JSON. */
-  raw?: string;
+  /** Sent verbatim instead of JSON: text as UTF-8, or the bytes given. */
+  raw?: string | Buffer;
   contentType?: string;
   /** Extra request headers, e.g. `idempotency-key`. */
   headers?: Record<string, string>;
@@ -94,7 +94,7 @@ export async function startApi(opts: ApiHarnessOptions = {}) {
     if (as !== null) {
       headers.authorization = `Bearer ${typeof as === 'string' ? tokens[as] : as.token}`;
     }
-    let body: string | undefined;
+    let body: string | Buffer | undefined;
     if (o.raw !== undefined) {
       body = o.raw;
       headers['content-type'] = o.contentType ?? 'text/plain';

@@ -159,7 +159,12 @@ const deliveryQuery = {
       items: { type: 'string', maxLength: 100 },
       description: `Any of: ${DELIVERY_STATUSES.join(', ')}; comma-separated or repeated`,
     },
-    channel: { type: 'string', minLength: 1, maxLength: 100, description: 'Channel id' },
+    channel: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 100,
+      description: 'Channel id or name; one that names no channel is 404',
+    },
     limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
   },
 } as const;
@@ -223,7 +228,7 @@ export async function alertRoutes(
   app.delete<{ Params: { id: string } }>('/alerts/channels/:id', {
     schema: {
       tags,
-      summary: 'Remove an alert channel; refused while a rule sends to it',
+      summary: 'Remove an alert channel (by id or name); refused while a rule sends to it',
       description: 'Its deliveries not yet sent are cancelled. Audited.',
       params: idParams,
       response: {
@@ -242,16 +247,13 @@ export async function alertRoutes(
   app.post<{ Params: { id: string } }>('/alerts/channels/:id/test', {
     schema: {
       tags,
-      summary: 'Send a test message now and report how the receiver answered',
+      summary: 'Send a test message to a channel (by id or name) now; report the answer',
       description: 'Not queued and not retried; the channel health is not changed.',
       params: idParams,
       response: { 200: testResult, ...errorResponses },
     },
     handler: async (request) => {
       const channel = await store.alertChannelForSending(request.params.id);
-      if (!channel) {
-        throw notFound(`no alert channel with id "${request.params.id}"; list the channels`);
-      }
       const now = new Date();
       const message = buildMessage(
         {
@@ -370,7 +372,7 @@ export async function alertRoutes(
         const status = oneOf<DeliveryStatus>('status', request.query.status, DELIVERY_STATUSES);
         const items = await store.listAlertDeliveries({
           ...(status ? { status } : {}),
-          ...(request.query.channel ? { channelId: request.query.channel } : {}),
+          ...(request.query.channel !== undefined ? { channel: request.query.channel } : {}),
           limit: request.query.limit ?? 50,
         });
         return { items };

@@ -8,10 +8,11 @@ import {
 } from '../../domain/finding.ts';
 import { SEVERITIES } from '../../domain/status.ts';
 import { PROVIDERS } from '../../domain/action.ts';
+import { decodeFindingsFile } from '../../findings/encoding.ts';
 import { FINDING_SORTS, type FindingQuery, type FindingSort } from '../../store/findings.ts';
 import type { RemediationService } from '../../service/remediation.ts';
 import { actorOf } from '../auth.ts';
-import { HttpRefusal } from '../errors.ts';
+import { HttpRefusal, megabytes } from '../errors.ts';
 import { oneOf, paging, split } from '../query.ts';
 import { cursorParam, errorResponses, idParams, pageSchema, ref } from '../schemas.ts';
 
@@ -26,7 +27,7 @@ const COUNTS = [
   'created',
   'linked',
 ];
-const STORED = ['opened', 'updated', 'resolved', 'dismissed', 'excluded'];
+const STORED = ['opened', 'updated', 'resolved', 'dismissed', 'excluded', 'repeated'];
 
 const integers = (names: readonly string[]) => ({
   type: 'object',
@@ -40,6 +41,7 @@ const importReply = {
     counts: integers(COUNTS),
     findings: integers(STORED),
     batches: { type: 'integer' },
+    warnings: { type: 'array', items: { type: 'string' } },
     actions: {
       type: 'array',
       items: {
@@ -67,8 +69,18 @@ const importQuery = {
   },
 } as const;
 
-/** The body types of an upload: the file as the scanner wrote it. */
-const FILE_TYPES = ['application/json', 'text/plain'];
+/**
+ * The body types of an upload: the file as the scanner wrote it. Whatever the type says,
+ * the importer detects the format from the text, so a YAML file may come under any of them.
+ */
+const FILE_TYPES = [
+  'application/json',
+  'text/plain',
+  'application/yaml',
+  'application/x-yaml',
+  'text/yaml',
+  'text/x-yaml',
+];
 
 const str = { type: 'string' } as const;
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -224,9 +236,14 @@ export async function findingsRoutes(
   await app.register(async (scope) => {
     scope.removeContentTypeParser('application/json');
     // JSON is kept as text: the importer detects the format and reports errors by their
-    // position in the original text.
-    scope.addContentTypeParser(FILE_TYPES, { parseAs: 'string' }, (_request, body, done) => {
-      done(null, body);
+    // position in the original text. The bytes are decoded here, so that a file that is not
+    // UTF-8 is refused rather than read with its bad bytes replaced.
+    scope.addContentTypeParser(FILE_TYPES, { parseAs: 'buffer' }, (_request, body, done) => {
+      try {
+        done(null, decodeFindingsFile(body as Buffer));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
     });
     scope.post<{ Body: string; Querystring: { kubeContext?: string } }>('/findings/import', {
       bodyLimit: opts.bodyLimit,
@@ -280,8 +297,9 @@ export async function findingsRoutes(
             tooLarge: (limit) =>
               new HttpRefusal(
                 'payload_too_large',
-                `the file is larger than the import limit of ${limit} bytes; only a top-level ` +
-                  'JSON array is read as it arrives, other documents are held whole',
+                `the file is larger than the import limit of ${megabytes(limit)}; only a ` +
+                  'top-level JSON array is read as it arrives, other documents are held whole: ' +
+                  'split the file or raise INFRAUDIT_IMPORT_LIMIT_MB',
                 { limitBytes: limit },
               ),
             ...(request.query.kubeContext ? { kubeContext: request.query.kubeContext } : {}),

@@ -128,7 +128,7 @@ export function registerAlerts(program: Command, ctx: CliContext): void {
   channels
     .command('remove')
     .description('remove a channel (admin); refused while a rule uses it')
-    .argument('<id>', 'channel id, as `alerts channels list` shows it')
+    .argument('<channel>', 'channel id or name, as `alerts channels list` shows it')
     .action(async (id: string) => {
       const removed = await ctx
         .client()
@@ -139,7 +139,7 @@ export function registerAlerts(program: Command, ctx: CliContext): void {
   channels
     .command('test')
     .description('send a test message now and show how the receiver answered (admin)')
-    .argument('<id>', 'channel id')
+    .argument('<channel>', 'channel id or name')
     .action(async (id: string) => {
       const result = await ctx
         .client()
@@ -223,7 +223,7 @@ export function registerAlerts(program: Command, ctx: CliContext): void {
       `comma-separated: ${DELIVERY_STATUSES.join(', ')}`,
       parseListOf(DELIVERY_STATUSES),
     )
-    .option('--channel <id>', 'only this channel')
+    .option('--channel <id-or-name>', 'only this channel; an unknown one is an error')
     .option('--limit <n>', 'at most this many (1 to 500, default 50)', parseIntInRange(1, 500))
     .action(
       async (id: string | undefined, o: { status?: string; channel?: string; limit?: number }) => {
@@ -271,10 +271,10 @@ export function registerAlerts(program: Command, ctx: CliContext): void {
         'channel, in event order (admin)',
     )
     .argument('[id]', 'delivery id')
-    .option('--channel <name>', 'every failed delivery of this channel (name or id)')
+    .option('--channel <id-or-name>', 'every failed delivery of this channel')
     .action(async (id: string | undefined, o: { channel?: string }) => {
       if ((id === undefined) === (o.channel === undefined)) {
-        throw new UsageError('give a delivery id or --channel <name>, not both');
+        throw new UsageError('give a delivery id or --channel <id-or-name>, not both');
       }
       if (o.channel !== undefined) {
         const path = `/alerts/channels/${encodeURIComponent(o.channel)}/retry`;

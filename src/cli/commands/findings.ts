@@ -15,7 +15,7 @@ import type { ImportResult } from '../../service/import.ts';
 import { FINDING_SORTS } from '../../store/findings.ts';
 import { MAX_PAGE } from '../../store/list.ts';
 import type { Page } from '../../store/store.ts';
-import type { CliContext } from '../context.ts';
+import { UsageError, type CliContext } from '../context.ts';
 import { formatImport, table } from '../output.ts';
 import { parseIntInRange, parseListOf } from '../parse.ts';
 
@@ -179,7 +179,8 @@ export function registerFindings(program: Command, ctx: CliContext): void {
     )
     .requiredOption(
       '--value <value>',
-      'the resource id (ARN), the tag as key=value, or the account id',
+      'the resource id as findings show it (an ARN, or k8s://<context>/<namespace>/<Kind>/' +
+        '<name>), the tag as key=value, or the account id (or kube context)',
     )
     .requiredOption('--reason <text>', 'why, for the audit trail')
     .action(async (o: { scope: string; value: string; reason: string }) => {
@@ -320,7 +321,7 @@ async function fileWithProgress(
     size = info.size;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new Error(`cannot read the findings file ${file} (${code}); check the path`);
+    throw new UsageError(`cannot read the findings file ${file} (${code}); check the path`);
   }
   const showProgress = always || size >= PROGRESS_FROM_BYTES;
   return (async function* () {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createCatalog } from '../../catalog/index.ts';
 import { iamPolicy, kubernetesRules } from '../../catalog/permissions.ts';
-import type { CliContext } from '../context.ts';
+import { UsageError, type CliContext } from '../context.ts';
 
 export function registerIamPolicy(program: Command, ctx: CliContext): void {
   program
@@ -21,13 +21,13 @@ export function registerIamPolicy(program: Command, ctx: CliContext): void {
             .all()
             .map((f) => f.type)
             .join(', ');
-          throw new Error(`no fix "${type}" in the catalog; known fixes: ${known}`);
+          throw new UsageError(`no fix "${type}" in the catalog; known fixes: ${known}`);
         }
         return fix;
       });
       const policy = iamPolicy(fixes);
       if (!o.kubernetes && policy.Statement.length === 0) {
-        throw new Error(
+        throw new UsageError(
           'these fixes need no AWS permissions (they act through Kubernetes); use --kubernetes',
         );
       }

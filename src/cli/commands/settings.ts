@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
+import { AppError } from '../../domain/errors.ts';
 import { fixOptionProblem, type FixOptions } from '../../domain/fix-options.ts';
+import { parseMaintenanceWindows, type MaintenanceWindow } from '../../domain/maintenance.ts';
 import {
   BULK_LIMIT_MAX,
   ROLLBACK_WINDOW_MAX,
@@ -30,7 +32,7 @@ interface SetOptions {
   rollbackWindow?: number;
   allowSelfApproval?: boolean;
   maxBulkActions?: number;
-  maintenanceWindows?: unknown;
+  maintenanceWindows?: MaintenanceWindow[];
 }
 
 export function registerSettings(program: Command, ctx: CliContext): void {
@@ -77,10 +79,7 @@ export function registerSettings(program: Command, ctx: CliContext): void {
       const patch: Partial<RemediationSettings> = {};
       if (o.allowSelfApproval !== undefined) patch.allowSelfApproval = o.allowSelfApproval;
       if (o.maxBulkActions !== undefined) patch.maxBulkActions = o.maxBulkActions;
-      if (o.maintenanceWindows !== undefined) {
-        patch.maintenanceWindows =
-          o.maintenanceWindows as RemediationSettings['maintenanceWindows'];
-      }
+      if (o.maintenanceWindows !== undefined) patch.maintenanceWindows = o.maintenanceWindows;
       if (o.requireApproval !== undefined) patch.requireApproval = o.requireApproval;
       if (o.autoExecute !== undefined) patch.autoExecute = o.autoExecute;
       if (o.rollbackWindow !== undefined) patch.rollbackWindowMinutes = o.rollbackWindow;
@@ -118,16 +117,26 @@ export function registerSettings(program: Command, ctx: CliContext): void {
 
 const text = (value: string) => value;
 
-/** JSON given inline or, after `@`, read from a file; the server checks the windows. */
-function parseWindowsOption(value: string): unknown {
+/**
+ * JSON given inline or, after `@`, read from a file; each window is checked as the server
+ * checks it, so a refusal names the flag and the window's place in the list.
+ */
+function parseWindowsOption(value: string): MaintenanceWindow[] {
   const source = value.startsWith('@') ? readFileOrThrow(value.slice(1)) : value;
+  let windows: unknown;
   try {
-    return JSON.parse(source);
+    windows = JSON.parse(source);
   } catch {
     throw new InvalidArgumentError(
       `expected a JSON list of windows such as '[{"name":"weekend","account":"111122223333",` +
         `"schedule":"sat,sun 02:00-06:00","timezone":"UTC"}]', got "${value}".`,
     );
+  }
+  try {
+    return parseMaintenanceWindows(windows, '--maintenance-windows');
+  } catch (error) {
+    if (error instanceof AppError) throw new InvalidArgumentError(`${error.message}.`);
+    throw error;
   }
 }
 

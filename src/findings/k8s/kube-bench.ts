@@ -1,7 +1,7 @@
 import type { FindingStatus, NormalizedFinding } from '../../domain/finding.ts';
 import { UNRATED } from '../severity.ts';
 import { asObject, isObject, type JsonObject, requiredString, ShapeError } from '../shape.ts';
-import { type KubeImportContext, kubeResource } from './resource.ts';
+import { type KubeImportContext, kubeFindingId, kubeResource } from './resource.ts';
 
 /** `kube-bench --json`: `{ Controls: [{ id, node_type, tests: [...] }], Totals }`. */
 export function looksLikeKubeBench(document: unknown): boolean {
@@ -53,7 +53,7 @@ export function readKubeBench(document: JsonObject, ctx: KubeImportContext): Nor
         return {
           source: {
             kind: 'vulnerability',
-            findingId: `kube-bench:${nodeType}:${number}`,
+            findingId: kubeFindingId('kube-bench', ctx, `${nodeType}:${number}`),
             title: typeof result.test_desc === 'string' ? result.test_desc : number,
             origin: 'kube-bench',
             checkId: number,

@@ -9,7 +9,7 @@ import {
   requiredString,
   ShapeError,
 } from '../shape.ts';
-import { type KubeImportContext, kubeResource } from './resource.ts';
+import { type KubeImportContext, kubeFindingId, kubeResource } from './resource.ts';
 
 /** A per-resource result: `{ resourceID, controls: [...] }`. */
 const isResult = (v: unknown) =>
@@ -52,7 +52,7 @@ export function readKubescape(document: JsonObject, ctx: KubeImportContext): Nor
       return {
         source: {
           kind: 'vulnerability',
-          findingId: `kubescape:${resourceID}:${id}`,
+          findingId: kubeFindingId('kubescape', ctx, `${resourceID}:${id}`),
           title: name,
           origin: 'kubescape',
           checkId: id,

@@ -2,7 +2,7 @@ import type { NormalizedFinding } from '../../domain/finding.ts';
 import type { Severity } from '../../domain/status.ts';
 import { asObject, isObject, type JsonObject, type Path, ShapeError } from '../shape.ts';
 import { containersOf, POD_CHECKS } from './pod-checks.ts';
-import { type KubeImportContext, kubeResource } from './resource.ts';
+import { type KubeImportContext, kubeResource, objectFindingId } from './resource.ts';
 
 /** Where each kind keeps its pod template. */
 const POD_SPEC_PATHS: Record<string, string[]> = {
@@ -67,7 +67,7 @@ export function readManifest(
   ) => ({
     source: {
       kind: 'vulnerability' as const,
-      findingId: `manifest:${resource.id.slice('k8s://'.length)}:${checkId}`,
+      findingId: objectFindingId('manifest', resource, checkId),
       title,
       origin: 'manifest',
       checkId,

@@ -9,7 +9,7 @@ import {
   requiredString,
   ShapeError,
 } from '../shape.ts';
-import { type KubeImportContext, kubeResource } from './resource.ts';
+import { type KubeImportContext, kubeResource, objectFindingId } from './resource.ts';
 
 /** `polaris audit --format json`: `{ PolarisOutputVersion, AuditTime, ..., Results: [...] }`. */
 export function looksLikePolaris(document: unknown): boolean {
@@ -59,7 +59,7 @@ export function readPolaris(document: JsonObject, ctx: KubeImportContext): Norma
           throw new ShapeError([...at, key, 'Success'], 'expected true or false');
         }
         const message = typeof check.Message === 'string' ? check.Message : id;
-        const findingId = `polaris:${resource.id.slice('k8s://'.length)}:${id}`;
+        const findingId = objectFindingId('polaris', resource, id);
         const status: FindingStatus = check.Success ? 'passed' : 'failed';
         const pending = byId.get(findingId);
         if (!pending) {

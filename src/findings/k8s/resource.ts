@@ -46,5 +46,20 @@ export interface KubeImportContext {
   context: string;
 }
 
+/**
+ * A Kubernetes finding's key: `<origin>:<context>/<what the scanner names>`. The same report
+ * about two clusters names the same objects, so without the context one cluster's results
+ * would update, or resolve, the other's findings.
+ */
+export function kubeFindingId(origin: string, ctx: KubeImportContext, within: string): string {
+  return `${origin}:${ctx.context}/${within}`;
+}
+
+/** The key of a finding about one object: `<origin>:<context>/<namespace>/<Kind>/<name>:<check>`. */
+export function objectFindingId(origin: string, resource: ResourceRef, check: string): string {
+  const path = resource.id.slice(`k8s://${resource.account}/`.length);
+  return kubeFindingId(origin, { context: resource.account }, `${path}:${check}`);
+}
+
 /** The kubeconfig context findings are attributed to unless the import names one. */
 export const DEFAULT_CONTEXT = 'default';

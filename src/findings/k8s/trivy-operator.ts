@@ -8,7 +8,7 @@ import {
   requiredString,
   ShapeError,
 } from '../shape.ts';
-import { type KubeImportContext, kubeResource } from './resource.ts';
+import { type KubeImportContext, kubeResource, objectFindingId } from './resource.ts';
 
 const REPORT_KINDS = new Set(['ConfigAuditReport', 'ClusterConfigAuditReport']);
 
@@ -50,7 +50,6 @@ export function readTrivyReport(
   const checks = report.checks ?? [];
   if (!Array.isArray(checks))
     throw new ShapeError([...path, 'report', 'checks'], 'expected a list of checks');
-  const where = resource.id.slice('k8s://'.length);
   return checks.map((raw, i): NormalizedFinding => {
     const at = [...path, 'report', 'checks', i];
     const check = asObject(raw, at);
@@ -67,7 +66,7 @@ export function readTrivyReport(
     return {
       source: {
         kind: 'vulnerability',
-        findingId: `trivy-operator:${where}:${id}${scope && `:${scope}`}`,
+        findingId: objectFindingId('trivy-operator', resource, `${id}${scope && `:${scope}`}`),
         title,
         origin: 'trivy-operator',
         checkId: id,

@@ -145,6 +145,11 @@ async function readUser(
     accessKeys: keys,
   };
   const userTags = tagMap(tags?.Tags);
+  const unread = [
+    ...(tags ? [] : ['tags']),
+    ...(attached ? [] : ['attachedPolicies']),
+    ...(inline ? [] : ['inlinePolicies']),
+  ];
   const user: DiscoveredResource = {
     provider: 'aws',
     account,
@@ -154,6 +159,7 @@ async function readUser(
     name: userName,
     tags: userTags,
     config: { ...userConfig },
+    ...(unread.length > 0 ? { unread } : {}),
   };
   const keyResources = keys.map((k): DiscoveredResource => {
     const keyConfig: IamAccessKeyConfig = { ...k, userName, userArn: arn };
@@ -166,6 +172,7 @@ async function readUser(
       name: k.accessKeyId,
       tags: userTags,
       config: { ...keyConfig },
+      ...(tags ? {} : { unread: ['tags'] }),
     };
   });
   return [user, ...keyResources];

@@ -156,5 +156,6 @@ async function readBucket(
     name: b.name,
     tags: tagMap(tagging?.TagSet),
     config: { ...config },
+    ...(tagging ? {} : { unread: ['tags'] }),
   };
 }

@@ -126,7 +126,8 @@ export function ActionDetail({ id, me }: { id: string; me: Me }) {
   // Four eyes: whoever created an action may not approve it, unless the settings allow it.
   const ownAction = action.createdBy === me.actor;
   const mayApprove = !ownAction || settings.data?.allowSelfApproval === true;
-  if (admin && mayApprove && can('approve', status)) {
+  // A plan that could not read the live state shows no change to agree to; the API refuses it.
+  if (admin && mayApprove && !plan.error && can('approve', status)) {
     buttons.push({ op: 'approve', label: 'Approve' });
   }
   if (admin && idle && status !== 'failed' && REQUESTS.execute.from.includes(status as never)) {
@@ -262,6 +263,12 @@ export function ActionDetail({ id, me }: { id: string; me: Me }) {
         <p>The resource already has this fix; nothing will change.</p>
       ) : null}
       {plan.refusal ? <p className="error">This fix cannot run here: {plan.refusal}</p> : null}
+      {plan.error ? (
+        <p className="error">
+          The live state could not be read, so this plan cannot be approved: {plan.error.message}.
+          To plan it again, reject this action and remediate its finding anew.
+        </p>
+      ) : null}
       {changes.length > 0 ? (
         <DiffTable
           caption="Attributes before and after the fix"
