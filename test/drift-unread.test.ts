@@ -1,20 +1,19 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutPublicAccessBlockCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PutPublicAccessBlockCommand } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createAccountClients } from '../src/cloud/accounts.ts';
-import type { CloudConfig } from '../src/cloud/clients.ts';
 import { type Baseline, driftOf } from '../src/drift/detect.ts';
 import type { DriftChange } from '../src/drift/diff.ts';
 import { withLastKnown } from '../src/inventory/last-known.ts';
 import { createScanner } from '../src/inventory/scan.ts';
 import type { IamAccountState } from '../src/sandbox/iam/state.ts';
-import { type Sandbox, startSandbox } from '../src/sandbox/server.ts';
+import { startSandbox } from '../src/sandbox/server.ts';
 import { createBaselineService } from '../src/service/baselines.ts';
-import type { Store } from '../src/store/store.ts';
-import { createTestDatabase, ENGINES, type TestDatabase } from './helpers/databases.ts';
+import { createTestDatabase, ENGINES } from './helpers/databases.ts';
 import { discovered } from './helpers/resources.ts';
+import { scanSuite } from './helpers/scan-suite.ts';
 import { ACCOUNT, REGION, silentLog } from './helpers/world.ts';
 
 const BUCKET = 'finance-exports';
@@ -89,73 +88,41 @@ describe('what an optional read missed', () => {
 
 for (const engine of ENGINES) {
   describe(`a failed optional read is no drift (${engine})`, () => {
-    let dir: string;
-    let sandbox: Sandbox;
-    let database: TestDatabase;
-    let store: Store;
-    let s3: S3Client;
-    let destroyClients: () => void;
-    let scanner: ReturnType<typeof createScanner>;
-    let tick = 0;
-    const clock = () => new Date(Date.now() + tick++);
-
-    beforeAll(async () => {
+    let dir: string | undefined;
+    const suite = scanSuite(engine, async () => {
       dir = await mkdtemp(join(tmpdir(), 'infraudit-unread-'));
-      sandbox = await startSandbox({ statePath: await taggedDemo(dir) });
-      database = await createTestDatabase(engine);
-      store = await database.open();
-      const cloud: CloudConfig = {
-        defaultRegion: REGION,
-        endpoint: sandbox.url,
-        s3ForcePathStyle: true,
-        credentials: { accessKeyId: 'AKIASANDBOXTEST', secretAccessKey: 'sandbox-secret' },
-        maxAttempts: 1,
-      };
-      const clients = createAccountClients(cloud, null);
-      destroyClients = () => clients.destroy();
-      s3 = new S3Client({ region: REGION, ...cloud });
-      scanner = createScanner({
-        store,
-        clients,
-        accounts: null,
-        defaultRegion: REGION,
-        defaultKubeContext: false,
-        log: silentLog,
-        clock,
-      });
+      return { statePath: await taggedDemo(dir) };
     });
-
+    const { clock } = suite;
     afterAll(async () => {
-      s3?.destroy();
-      destroyClients?.();
-      await store?.close();
-      await database?.drop();
-      await sandbox?.close();
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
     const scan = async () => {
-      const run = await scanner.run({ trigger: 'cli', actor: 'token:scanner' });
+      const run = await suite.scanner.run({ trigger: 'cli', actor: 'token:scanner' });
       expect(run.status).toBe('completed');
       return run;
     };
     const openDrift = async () =>
-      (await store.listFindings({ kind: ['drift'], status: ['open'], limit: 500 })).items;
+      (await suite.store.listFindings({ kind: ['drift'], status: ['open'], limit: 500 })).items;
 
     it('keeps the last known tags and policies, lists the failed reads, opens no drift', async () => {
       await scan();
-      await createBaselineService({ store, live: scanner, clock }).promote(BUCKET_ARN, {
-        actor: 'token:admin',
-      });
-      const bucketBefore = await store.getResource(BUCKET_ARN);
-      const userBefore = await store.getResource(USER_ARN);
+      await createBaselineService({ store: suite.store, live: suite.scanner, clock }).promote(
+        BUCKET_ARN,
+        {
+          actor: 'token:admin',
+        },
+      );
+      const bucketBefore = await suite.store.getResource(BUCKET_ARN);
+      const userBefore = await suite.store.getResource(USER_ARN);
       expect(bucketBefore?.tags).toEqual({ owner: 'secops' });
       expect(userBefore?.tags).toEqual({ team: 'platform' });
       expect(userBefore?.config.attachedPolicies).toEqual([ADMIN]);
       expect(await openDrift()).toEqual([]);
 
       for (const read of OPTIONAL_READS) {
-        sandbox.injectFault({ ...read, kind: 'error', probability: 1 });
+        suite.sandbox.injectFault({ ...read, kind: 'error', probability: 1 });
       }
       try {
         const run = await scan();
@@ -170,22 +137,22 @@ for (const engine of ENGINES) {
         }
         expect(run.summary?.findings.opened).toBe(0);
         expect(await openDrift()).toEqual([]);
-        const bucket = await store.getResource(BUCKET_ARN);
-        const user = await store.getResource(USER_ARN);
+        const bucket = await suite.store.getResource(BUCKET_ARN);
+        const user = await suite.store.getResource(USER_ARN);
         expect(bucket?.tags).toEqual(bucketBefore?.tags);
         expect([user?.tags, user?.config]).toEqual([userBefore?.tags, userBefore?.config]);
         // The user's key shares its tags: it keeps them too.
-        const keys = await store.listResources({ type: ['AwsIamAccessKey'], limit: 100 });
+        const keys = await suite.store.listResources({ type: ['AwsIamAccessKey'], limit: 100 });
         const key = keys.items.find((k) => k.id.startsWith(`${USER_ARN}/accesskey/`));
         expect(key?.tags).toEqual({ team: 'platform' });
       } finally {
-        sandbox.clearFaults();
+        suite.sandbox.clearFaults();
       }
 
       // What the scan could read is still judged while the tags are unreadable.
-      sandbox.injectFault({ ...OPTIONAL_READS[0]!, kind: 'error', probability: 1 });
+      suite.sandbox.injectFault({ ...OPTIONAL_READS[0]!, kind: 'error', probability: 1 });
       try {
-        await s3.send(
+        await suite.s3.send(
           new PutPublicAccessBlockCommand({
             Bucket: BUCKET,
             PublicAccessBlockConfiguration: {
@@ -198,11 +165,11 @@ for (const engine of ENGINES) {
         );
         await scan();
       } finally {
-        sandbox.clearFaults();
+        suite.sandbox.clearFaults();
       }
       const [found] = await openDrift();
       expect(found?.resource.id).toBe(BUCKET_ARN);
-      const full = await store.getFinding(found!.id);
+      const full = await suite.store.getFinding(found!.id);
       expect((full?.evidence as { changes: DriftChange[] }).changes.map((c) => c.path)).toEqual([
         'publicAccessBlock.blockPublicAcls',
       ]);
@@ -211,16 +178,7 @@ for (const engine of ENGINES) {
     it('records no first baseline from a reading with a failed optional read', async () => {
       const fresh = await createTestDatabase(engine);
       const other = await fresh.open();
-      const clients = createAccountClients(
-        {
-          defaultRegion: REGION,
-          endpoint: sandbox.url,
-          s3ForcePathStyle: true,
-          credentials: { accessKeyId: 'AKIASANDBOXTEST', secretAccessKey: 'sandbox-secret' },
-          maxAttempts: 1,
-        },
-        null,
-      );
+      const clients = createAccountClients(suite.cloud, null);
       try {
         const firstScanner = createScanner({
           store: other,
@@ -231,11 +189,11 @@ for (const engine of ENGINES) {
           log: silentLog,
           clock,
         });
-        sandbox.injectFault({ ...OPTIONAL_READS[0]!, kind: 'error', probability: 1 });
+        suite.sandbox.injectFault({ ...OPTIONAL_READS[0]!, kind: 'error', probability: 1 });
         try {
           await firstScanner.run({ trigger: 'cli', actor: 'token:scanner' });
         } finally {
-          sandbox.clearFaults();
+          suite.sandbox.clearFaults();
         }
         expect(await other.activeBaselines([BUCKET_ARN])).toEqual([]);
         expect((await other.getResource(BUCKET_ARN))?.tags).toEqual({});
